@@ -1,0 +1,40 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   installs everything into .venv and runs the quickstart study end to end
+#   make test   installs everything (with the dev tools) and runs the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip
+PIP_FLAGS := --disable-pip-version-check --no-input -q -c requirements/constraints.txt
+
+.PHONY: demo test venv lint typecheck bench clean browser
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: pip takes the CPU build from this machine's disk; a looser
+	# requirement would make pip fetch a CUDA build of several GB.
+	$(PIP) install $(PIP_FLAGS) torch==2.13.0
+	$(PIP) install $(PIP_FLAGS) -e '.[all,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/rigorlab run examples/quickstart.yaml
+	$(BIN)/rigorlab show quickstart
+	@echo
+	@echo "Results are in .rigorlab/ (SQLite + objects). Next: $(BIN)/rigorlab status, $(BIN)/rigorlab trials quickstart --format csv"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+clean:
+	rm -rf $(VENV) .rigorlab .pytest_cache .mypy_cache .ruff_cache

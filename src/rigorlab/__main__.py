@@ -1,0 +1,3 @@
+from rigorlab.cli import main
+
+main()

@@ -1,0 +1,190 @@
+"""The local executor: a pool of worker processes with per-trial timeouts.
+
+concurrent.futures cannot stop one running task, so a trial past its timeout (or one that
+crashes its process) would hold a worker forever. This pool owns its processes: it kills the
+worker of an overdue trial, records the trial as failed, and starts a fresh worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from rigorlab.data import Dataset
+from rigorlab.execution._base import Executor
+from rigorlab.execution._task import TrialTask
+from rigorlab.execution._worker import worker_main
+from rigorlab.provenance import now_iso
+from rigorlab.store import FAILED, TrialResult
+
+__all__ = ["LocalExecutor", "MSG_TIMEOUT", "MSG_WORKER_DIED"]
+
+MSG_TIMEOUT = (
+    "TrialTimeout: the trial ran longer than its timeout of {seconds:g} s and was stopped. Raise timeout: "
+    "on the model or the study, or make the model cheaper."
+)
+MSG_WORKER_DIED = (
+    "WorkerDied: the worker process running this trial ended unexpectedly (exit code {code}); it may have "
+    "run out of memory or crashed in native code."
+)
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    connection: Connection
+    datasets: set[str] = field(default_factory=set)
+    task: TrialTask | None = None
+    deadline: float | None = None
+
+
+def _context() -> Any:
+    if sys.platform.startswith("linux"):
+        context = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that has already imported the runner (sklearn, pandas), so a
+        # replacement worker starts in milliseconds.
+        context.set_forkserver_preload(["rigorlab.execution._runner"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def failed_result(task: TrialTask, error: str) -> TrialResult:
+    trial = task.trial
+    now = now_iso()
+    return TrialResult(
+        key=trial.key,
+        arm=trial.arm.name,
+        dataset=trial.dataset,
+        replicate=trial.replicate,
+        fold=trial.fold,
+        status=FAILED,
+        config=trial.arm.config(),
+        seeds=trial.seeds.to_dict(),
+        dataset_fingerprint=trial.dataset_fingerprint,
+        split_fingerprint=trial.split_fingerprint,
+        n_train=len(task.train),
+        n_test=len(task.test),
+        error=error,
+        started_at=now,
+        finished_at=now,
+    )
+
+
+class LocalExecutor(Executor):
+    """Runs trials in ``jobs`` worker processes on this machine.
+
+    Parameters
+    ----------
+    jobs : int, optional
+        Worker processes; default: the number of CPU cores.
+    import_paths : list of str
+        Folders added to each worker's ``sys.path`` (the study file's folder, for custom
+        estimators and dataset callables).
+    """
+
+    name = "local"
+
+    def __init__(self, jobs: int | None = None, import_paths: Sequence[str] = ()) -> None:
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.import_paths = list(import_paths)
+        self._workers: list[_Worker] = []
+        self._context = _context()
+
+    def _start_worker(self) -> _Worker:
+        parent, child = self._context.Pipe(duplex=True)
+        process = self._context.Process(target=worker_main, args=(child, self.import_paths), daemon=True)
+        process.start()
+        child.close()
+        worker = _Worker(process=process, connection=parent)
+        self._workers.append(worker)
+        return worker
+
+    def _stop_worker(self, worker: _Worker, *, kill: bool) -> None:
+        if worker in self._workers:
+            self._workers.remove(worker)
+        try:
+            if kill:
+                worker.process.kill()
+            else:
+                worker.connection.send(None)
+        except (BrokenPipeError, OSError):
+            pass
+        worker.process.join(timeout=None if kill else 5)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+        worker.connection.close()
+
+    def _assign(self, worker: _Worker, task: TrialTask, datasets: Mapping[str, Dataset]) -> None:
+        fingerprint = task.trial.dataset_fingerprint
+        payload = None
+        if fingerprint not in worker.datasets:
+            payload = datasets[task.trial.dataset]
+            worker.datasets.add(fingerprint)
+        worker.task = task
+        worker.deadline = time.monotonic() + task.timeout if task.timeout else None
+        worker.connection.send((task, payload))
+
+    def run(self, tasks: Sequence[TrialTask], datasets: Mapping[str, Dataset]) -> Iterator[TrialResult]:
+        queue = deque(tasks)
+        try:
+            for _ in range(min(self.jobs, len(queue))):
+                self._start_worker()
+            for worker in list(self._workers):
+                if queue:
+                    self._assign(worker, queue.popleft(), datasets)
+            while any(w.task is not None for w in self._workers):
+                yield from self._collect(queue, datasets)
+        finally:
+            self.close()
+
+    def _collect(self, queue: deque[TrialTask], datasets: Mapping[str, Dataset]) -> Iterator[TrialResult]:
+        busy = [w for w in self._workers if w.task is not None]
+        deadlines = [w.deadline for w in busy if w.deadline is not None]
+        timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+        waitables: list[Any] = [w.connection for w in busy] + [w.process.sentinel for w in busy]
+        ready = set(wait(waitables, timeout=timeout))
+        now = time.monotonic()
+        for worker in busy:
+            task = worker.task
+            assert task is not None
+            result: TrialResult | None = None
+            replace = False
+            if worker.connection in ready:
+                try:
+                    result = worker.connection.recv()
+                except (EOFError, OSError):
+                    result, replace = None, True
+            elif worker.process.sentinel in ready:
+                replace = True
+            elif worker.deadline is not None and now >= worker.deadline:
+                assert task.timeout is not None
+                result = failed_result(task, MSG_TIMEOUT.format(seconds=task.timeout))
+                self._stop_worker(worker, kill=True)
+                worker = self._start_worker()
+            else:
+                continue
+            if replace:
+                worker.process.join(timeout=5)
+                code = worker.process.exitcode
+                self._stop_worker(worker, kill=True)
+                result = failed_result(task, MSG_WORKER_DIED.format(code=code))
+                worker = self._start_worker()
+            worker.task, worker.deadline = None, None
+            assert result is not None
+            if queue:
+                self._assign(worker, queue.popleft(), datasets)
+            yield result
+
+    def close(self) -> None:
+        for worker in list(self._workers):
+            self._stop_worker(worker, kill=worker.task is not None)
+        self._workers.clear()

@@ -1,0 +1,97 @@
+"""scikit-learn estimators by import path, with declared preprocessing fit on training rows only."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from rigorlab.errors import InputError
+
+__all__ = ["build_estimator", "build_pipeline", "import_object", "MSG_NO_ENCODER"]
+
+MSG_NO_ENCODER = (
+    "Model '{model}' on dataset '{dataset}': the columns {columns} are not numeric, and the model's preprocess "
+    "has no encoder. Add one_hot or ordinal to preprocess: of model '{model}'."
+)
+
+
+def import_object(path: str) -> Any:
+    """Import ``pkg.mod.Name`` or ``pkg.mod:Name``."""
+    if ":" in path:
+        module_name, _, attribute = path.partition(":")
+    else:
+        module_name, _, attribute = path.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def build_estimator(estimator_path: str, params: Mapping[str, Any], init_seed: int) -> BaseEstimator:
+    """Construct the estimator; ``random_state`` gets the replicate's init seed unless set."""
+    estimator_class = import_object(estimator_path)
+    arguments = dict(params)
+    accepts = inspect.signature(estimator_class.__init__).parameters
+    if "random_state" in accepts and arguments.get("random_state") is None:
+        arguments["random_state"] = init_seed
+    estimator: BaseEstimator = estimator_class(**arguments)
+    return estimator
+
+
+def _preprocessor(
+    preprocess: Mapping[str, Mapping[str, Any]], numeric: list[str], categorical: list[str]
+) -> ColumnTransformer | None:
+    if not preprocess:
+        return None
+    numeric_steps: list[tuple[str, Any]] = []
+    categorical_steps: list[tuple[str, Any]] = []
+    if "impute" in preprocess:
+        options = dict(preprocess["impute"])
+        numeric_steps.append(("impute", SimpleImputer(strategy=options.get("strategy", "median"))))
+        categorical_steps.append(("impute", SimpleImputer(strategy="most_frequent")))
+    if "standard_scale" in preprocess:
+        numeric_steps.append(("scale", StandardScaler(**preprocess["standard_scale"])))
+    if "one_hot" in preprocess:
+        options = {"handle_unknown": "ignore", "sparse_output": False, **preprocess["one_hot"]}
+        categorical_steps.append(("encode", OneHotEncoder(**options)))
+    elif "ordinal" in preprocess:
+        options = {"handle_unknown": "use_encoded_value", "unknown_value": -1, **preprocess["ordinal"]}
+        categorical_steps.append(("encode", OrdinalEncoder(**options)))
+    transformers: list[tuple[str, Any, list[str]]] = []
+    if numeric:
+        transformers.append(("numeric", Pipeline(numeric_steps) if numeric_steps else "passthrough", numeric))
+    if categorical:
+        transformers.append(
+            ("categorical", Pipeline(categorical_steps) if categorical_steps else "passthrough", categorical)
+        )
+    return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+
+
+def check_encoding(
+    preprocess: Mapping[str, Mapping[str, Any]], categorical: list[str], model: str, dataset: str
+) -> None:
+    """Raise when non-numeric columns would reach a model without an encoder."""
+    if categorical and "one_hot" not in preprocess and "ordinal" not in preprocess:
+        shown = ", ".join(categorical[:5]) + (" ..." if len(categorical) > 5 else "")
+        raise InputError(MSG_NO_ENCODER.format(model=model, dataset=dataset, columns=shown))
+
+
+def build_pipeline(
+    estimator: BaseEstimator,
+    preprocess: Mapping[str, Mapping[str, Any]],
+    numeric: list[str],
+    categorical: list[str],
+) -> Pipeline:
+    """A Pipeline of the declared preprocessing and the estimator; fitting it fits both on the
+    training rows only, so nothing of the test rows leaks into imputation or scaling."""
+    preprocessor = _preprocessor(preprocess, numeric, categorical)
+    steps: list[tuple[str, Any]] = []
+    if preprocessor is not None:
+        steps.append(("preprocess", preprocessor))
+    steps.append(("model", estimator))
+    return Pipeline(steps)

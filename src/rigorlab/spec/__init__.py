@@ -1,0 +1,31 @@
+"""Study files: the validated StudySpec, YAML loading with positions, and the trial plan."""
+
+from rigorlab.spec._load import LoadedStudy, load_study, load_study_text
+from rigorlab.spec._model import (
+    BUILTIN_DATASETS,
+    PREPROCESS_STEPS,
+    DatasetSpec,
+    ModelSpec,
+    ProtocolSpec,
+    StudySpec,
+)
+from rigorlab.spec._plan import Arm, Plan, Seeds, Trial, build_plan, derive_seeds, expand_arms
+
+__all__ = [
+    "BUILTIN_DATASETS",
+    "PREPROCESS_STEPS",
+    "Arm",
+    "DatasetSpec",
+    "LoadedStudy",
+    "ModelSpec",
+    "Plan",
+    "ProtocolSpec",
+    "Seeds",
+    "StudySpec",
+    "Trial",
+    "build_plan",
+    "derive_seeds",
+    "expand_arms",
+    "load_study",
+    "load_study_text",
+]

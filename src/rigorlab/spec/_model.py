@@ -1,0 +1,265 @@
+"""The study file's schema: pydantic v2 models with declared constraints.
+
+The models validate shape and types; checks that need the whole study (the baseline names a
+model, the primary metric is one of the metrics) are model validators here too, so every error
+comes back through the same path and gets a ``file:line``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "BUILTIN_DATASETS",
+    "FieldProblem",
+    "PREPROCESS_STEPS",
+    "DatasetSpec",
+    "ModelSpec",
+    "ProtocolSpec",
+    "StudySpec",
+]
+
+# scikit-learn's bundled datasets, loaded with ``sklearn.datasets.load_<name>(as_frame=True)``.
+BUILTIN_DATASETS = {
+    "iris": "classification",
+    "wine": "classification",
+    "breast_cancer": "classification",
+    "digits": "classification",
+    "diabetes": "regression",
+}
+PREPROCESS_STEPS = ("impute", "one_hot", "ordinal", "standard_scale")
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+IMPORT_PATH_PATTERN = r"^[A-Za-z_][\w.]*([.:][A-Za-z_]\w*)$"
+
+MSG_DATASET_SOURCE = (
+    "dataset '{name}' is not a scikit-learn built-in ({builtins}); give its source as path: (a CSV or "
+    "Parquet file), package: with path: (a file inside an installed package) or callable: "
+    "(module:function returning a DataFrame)"
+)
+MSG_DATASET_TWO_SOURCES = "dataset '{name}' gives more than one source ({given}); keep exactly one"
+MSG_DATASET_TARGET = "dataset '{name}' is loaded from a {kind} and needs target: (the label column)"
+MSG_BUILTIN_FIELDS = "dataset '{name}' is a scikit-learn built-in; {fields} do not apply to it"
+MSG_PACKAGE_NEEDS_PATH = "dataset '{name}' gives package: without path: (the file inside the package)"
+MSG_DUPLICATE_NAME = "{what} names must be unique; '{name}' appears more than once"
+MSG_PREPROCESS_STEP = "unknown preprocessing step '{step}'; expected one of {steps}"
+MSG_PREPROCESS_BOTH_ENCODERS = "preprocess has both one_hot and ordinal; categorical columns take one encoding"
+MSG_HOLDOUT_FOLDS = "folds does not apply to a holdout protocol; use test_size (a fraction such as 0.25)"
+MSG_KFOLD_TEST_SIZE = "test_size applies only to kind: holdout; {kind} tests on each of its folds in turn"
+MSG_PRIMARY_METRIC = (
+    "primary_metric '{metric}' is not one of metrics ({metrics}); add it to metrics or pick one of them"
+)
+MSG_GRID_EMPTY = "the grid for parameter '{param}' is an empty list; give at least one value"
+
+
+class FieldProblem(ValueError):
+    """A validation problem that knows which field (relative path) it is about."""
+
+    def __init__(self, message: str, *path: str | int) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _closest(word: str, choices: list[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return f" Did you mean '{match[0]}'?" if match else ""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class DatasetSpec(_Strict):
+    """One dataset: a scikit-learn built-in, a file, a file inside a package, or a callable."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="name used in results and reports")
+    path: str | None = Field(None, description="CSV or Parquet file, relative to the study file")
+    package: str | None = Field(None, description="installed package holding path:")
+    callable_: str | None = Field(
+        None, alias="callable", pattern=IMPORT_PATH_PATTERN, description="module:function returning a DataFrame"
+    )
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for callable:")
+    target: str | None = None
+    features: list[str] | None = None
+    sensitive: list[str] = Field(default_factory=list)
+    group: str | None = None
+    task: Literal["classification", "regression"] | None = None
+
+    @property
+    def source_kind(self) -> str:
+        if self.callable_ is not None:
+            return "callable"
+        if self.package is not None:
+            return "package"
+        if self.path is not None:
+            return "file"
+        return "builtin"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DatasetSpec:
+        given = [key for key, value in (("callable", self.callable_), ("package", self.package)) if value is not None]
+        if self.callable_ is not None and self.path is not None:
+            given.append("path")
+        if len(given) > 1:
+            raise ValueError(MSG_DATASET_TWO_SOURCES.format(name=self.name, given=", ".join(given)))
+        if self.package is not None and self.path is None:
+            raise FieldProblem(MSG_PACKAGE_NEEDS_PATH.format(name=self.name), "package")
+        kind = self.source_kind
+        if kind == "builtin":
+            if self.name not in BUILTIN_DATASETS:
+                raise ValueError(
+                    MSG_DATASET_SOURCE.format(name=self.name, builtins=", ".join(BUILTIN_DATASETS))
+                    + "."
+                    + _closest(self.name, list(BUILTIN_DATASETS))
+                )
+            extra = [f for f in ("target", "features", "group") if getattr(self, f) is not None]
+            if extra:
+                raise FieldProblem(MSG_BUILTIN_FIELDS.format(name=self.name, fields=", ".join(extra)), extra[0])
+        elif self.target is None:
+            kind_text = {"file": "file", "package": "package file", "callable": "callable"}[kind]
+            raise ValueError(MSG_DATASET_TARGET.format(name=self.name, kind=kind_text))
+        return self
+
+
+PreprocessStep = str | dict[str, dict[str, Any]]
+
+
+class ModelSpec(_Strict):
+    """One model: an estimator by import path, its parameters (lists are grids) and preprocessing."""
+
+    name: str = Field(pattern=NAME_PATTERN)
+    estimator: str = Field(pattern=IMPORT_PATH_PATTERN, description="import path of a scikit-learn compatible class")
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="constructor parameters; a list is a grid of values (wrap a literal list: [[64, 64]])",
+    )
+    preprocess: list[PreprocessStep] = Field(default_factory=list)
+    timeout: float | None = Field(None, gt=0, description="seconds before a trial is stopped and stored as failed")
+
+    @field_validator("params")
+    @classmethod
+    def _grids_not_empty(cls, params: dict[str, Any]) -> dict[str, Any]:
+        for key, value in params.items():
+            if isinstance(value, list) and not value:
+                raise ValueError(MSG_GRID_EMPTY.format(param=key))
+        return params
+
+    @field_validator("preprocess")
+    @classmethod
+    def _known_steps(cls, steps: list[PreprocessStep]) -> list[PreprocessStep]:
+        names = []
+        for step in steps:
+            step_names = [step] if isinstance(step, str) else list(step)
+            for name in step_names:
+                if name not in PREPROCESS_STEPS:
+                    raise ValueError(
+                        MSG_PREPROCESS_STEP.format(step=name, steps=", ".join(PREPROCESS_STEPS))
+                        + "."
+                        + _closest(name, list(PREPROCESS_STEPS))
+                    )
+                names.append(name)
+        if "one_hot" in names and "ordinal" in names:
+            raise ValueError(MSG_PREPROCESS_BOTH_ENCODERS)
+        return steps
+
+    def preprocess_options(self) -> dict[str, dict[str, Any]]:
+        """Steps as ``{name: options}`` in declaration order."""
+        options: dict[str, dict[str, Any]] = {}
+        for step in self.preprocess:
+            if isinstance(step, str):
+                options[step] = {}
+            else:
+                options.update({name: dict(value or {}) for name, value in step.items()})
+        return options
+
+    @property
+    def grid(self) -> dict[str, list[Any]]:
+        return {key: value for key, value in self.params.items() if isinstance(value, list)}
+
+    @property
+    def fixed_params(self) -> dict[str, Any]:
+        return {key: value for key, value in self.params.items() if not isinstance(value, list)}
+
+
+class ProtocolSpec(_Strict):
+    """How data are split into training and test rows, per replicate."""
+
+    kind: Literal["holdout", "kfold", "stratified_kfold", "repeated_kfold"] = "repeated_kfold"
+    folds: int = Field(5, ge=2, le=100)
+    test_size: float = Field(0.25, gt=0, lt=1)
+    inner_folds: int | None = Field(
+        None, ge=2, le=20, description="inner CV folds that select each model's hyperparameters (nested)"
+    )
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> ProtocolSpec:
+        if self.kind == "holdout" and "folds" in self.model_fields_set:
+            raise FieldProblem(MSG_HOLDOUT_FOLDS, "folds")
+        if self.kind != "holdout" and "test_size" in self.model_fields_set:
+            raise FieldProblem(MSG_KFOLD_TEST_SIZE.format(kind=self.kind), "test_size")
+        return self
+
+    @property
+    def folds_per_replicate(self) -> int:
+        return 1 if self.kind == "holdout" else self.folds
+
+    @property
+    def resplits_per_replicate(self) -> bool:
+        """Whether each replicate draws new splits (True) or all replicates share one split."""
+        return self.kind in ("holdout", "repeated_kfold")
+
+
+class StudySpec(_Strict):
+    """A whole study: the question, the data, the models, the protocol and the metrics."""
+
+    study: str = Field(pattern=NAME_PATTERN, description="the study's name in the store")
+    question: str = ""
+    seed: int = Field(0, ge=0, lt=2**63)
+    replicates: int = Field(5, ge=1, le=10_000)
+    datasets: list[DatasetSpec] = Field(min_length=1)
+    models: list[ModelSpec] = Field(min_length=1)
+    protocol: ProtocolSpec = Field(default_factory=ProtocolSpec)
+    metrics: list[str] = Field(min_length=1)
+    primary_metric: str | None = None
+    baseline: str | None = None
+    timeout: float | None = Field(None, gt=0, description="default seconds per trial")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> StudySpec:
+        for what, names in (("dataset", [d.name for d in self.datasets]), ("model", [m.name for m in self.models])):
+            seen: set[str] = set()
+            for name in names:
+                if name in seen:
+                    index = names.index(name, names.index(name) + 1)
+                    raise FieldProblem(MSG_DUPLICATE_NAME.format(what=what, name=name), f"{what}s", index, "name")
+                seen.add(name)
+        if self.primary_metric is not None and self.primary_metric not in self.metrics:
+            raise FieldProblem(
+                MSG_PRIMARY_METRIC.format(metric=self.primary_metric, metrics=", ".join(self.metrics)),
+                "primary_metric",
+            )
+        return self
+
+    @property
+    def primary(self) -> str:
+        return self.primary_metric or self.metrics[0]
+
+    def model(self, name: str) -> ModelSpec:
+        return next(m for m in self.models if m.name == name)
+
+
+def import_path_parts(path: str) -> tuple[str, str]:
+    """Split ``pkg.mod:Name`` or ``pkg.mod.Name`` into module and attribute."""
+    if ":" in path:
+        module, _, attribute = path.partition(":")
+    else:
+        module, _, attribute = path.rpartition(".")
+    return module, attribute
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "_", text)

@@ -1,0 +1,236 @@
+"""Expansion of a study into arms and trials (arm x dataset x replicate x fold).
+
+A trial's key is a hash of everything that defines it, so a stored trial with the same key is
+not run again (resume), and a change to any input (a parameter, a data value, a seed) makes a new
+key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rigorlab.spec._model import StudySpec
+
+if TYPE_CHECKING:
+    from rigorlab.data import Dataset, Split
+
+__all__ = ["Arm", "Plan", "Seeds", "Trial", "build_plan", "derive_seeds", "expand_arms"]
+
+# Bump when the meaning of a trial's inputs changes, so old results are not taken for new ones.
+TRIAL_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Independent seeds of one replicate, derived from (study seed, replicate)."""
+
+    split: int
+    init: int
+    data_order: int
+    inner_split: int
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def derive_seeds(study_seed: int, replicate: int) -> Seeds:
+    """Derive a replicate's seeds with numpy's SeedSequence.
+
+    ``SeedSequence(study_seed, spawn_key=(replicate,))`` gives a stream that is independent of
+    every other replicate's; its four children seed splitting, model initialisation, the order of
+    training rows and the inner (hyperparameter selection) splits.
+
+    Examples
+    --------
+    >>> derive_seeds(2026, 0) == derive_seeds(2026, 0)
+    True
+    >>> derive_seeds(2026, 0).split != derive_seeds(2026, 1).split
+    True
+    """
+    root = np.random.SeedSequence(study_seed, spawn_key=(replicate,))
+    split, init, data_order, inner = (int(child.generate_state(1, dtype=np.uint32)[0]) for child in root.spawn(4))
+    return Seeds(split=split, init=init, data_order=data_order, inner_split=inner)
+
+
+def _format_value(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One model configuration under comparison.
+
+    ``params`` are fixed constructor parameters; ``grid`` (non-empty only with nested selection)
+    maps parameters to the values an inner cross-validation chooses from.
+    """
+
+    name: str
+    model: str
+    estimator: str
+    params: Mapping[str, Any]
+    grid: Mapping[str, list[Any]]
+    preprocess: Mapping[str, Mapping[str, Any]]
+    timeout: float | None
+    inner_folds: int | None
+
+    def config(self) -> dict[str, Any]:
+        """The resolved configuration (JSON-safe), part of every trial key."""
+        return {
+            "name": self.name,
+            "model": self.model,
+            "estimator": self.estimator,
+            "params": dict(self.params),
+            "grid": {k: list(v) for k, v in self.grid.items()},
+            "preprocess": {k: dict(v) for k, v in self.preprocess.items()},
+            "inner_folds": self.inner_folds if self.grid else None,
+        }
+
+
+def expand_arms(spec: StudySpec) -> list[Arm]:
+    """The arms of a study.
+
+    With ``protocol.inner_folds`` a model's grid stays one arm and an inner CV selects its
+    parameters on each training set. Without it, every grid point is an arm of its own, named
+    ``model[param=value,...]``.
+    """
+    arms: list[Arm] = []
+    nested = spec.protocol.inner_folds is not None
+    for model in spec.models:
+        timeout = model.timeout or spec.timeout
+        preprocess = model.preprocess_options()
+        grid = model.grid
+        if nested or not grid:
+            arms.append(
+                Arm(
+                    model.name,
+                    model.name,
+                    model.estimator,
+                    model.fixed_params,
+                    grid if nested else {},
+                    preprocess,
+                    timeout,
+                    spec.protocol.inner_folds if grid else None,
+                )
+            )
+            continue
+        keys = list(grid)
+        for values in itertools.product(*(grid[k] for k in keys)):
+            point = dict(zip(keys, values, strict=True))
+            label = ",".join(f"{k}={_format_value(v)}" for k, v in point.items())
+            arms.append(
+                Arm(
+                    f"{model.name}[{label}]",
+                    model.name,
+                    model.estimator,
+                    {**model.fixed_params, **point},
+                    {},
+                    preprocess,
+                    timeout,
+                    None,
+                )
+            )
+    return arms
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One fit and evaluation: arm x dataset x replicate x fold."""
+
+    key: str
+    arm: Arm
+    dataset: str
+    dataset_fingerprint: str
+    replicate: int
+    fold: int
+    seeds: Seeds
+    split_fingerprint: str
+    task: str
+    metrics: tuple[str, ...]
+    primary_metric: str
+
+    def identity(self) -> dict[str, Any]:
+        return {"arm": self.arm.name, "dataset": self.dataset, "replicate": self.replicate, "fold": self.fold}
+
+
+def trial_key(payload: Mapping[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Plan:
+    """A study's trials, with the splits they use (by split fingerprint)."""
+
+    spec: StudySpec
+    arms: list[Arm]
+    trials: list[Trial]
+    splits: dict[str, Split] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.trials)
+
+
+def build_plan(spec: StudySpec, datasets: Mapping[str, Dataset]) -> Plan:
+    """Expand a study into its trials, computing every replicate's splits.
+
+    Trials come out ordered dataset, replicate, fold, arm, so that the results of a replicate
+    complete together and a partly run study already has paired results.
+    """
+    from rigorlab.data import make_splits
+
+    arms = expand_arms(spec)
+    trials: list[Trial] = []
+    splits: dict[str, Split] = {}
+    metrics = tuple(spec.metrics)
+    for dataset_spec in spec.datasets:
+        dataset = datasets[dataset_spec.name]
+        shared_splits = None
+        for replicate in range(spec.replicates):
+            seeds = derive_seeds(spec.seed, replicate)
+            if spec.protocol.resplits_per_replicate or shared_splits is None:
+                split_seed = seeds.split if spec.protocol.resplits_per_replicate else derive_seeds(spec.seed, 0).split
+                replicate_splits = make_splits(spec.protocol, dataset.target, dataset.task, split_seed, dataset.name)
+                if not spec.protocol.resplits_per_replicate:
+                    shared_splits = replicate_splits
+            else:
+                replicate_splits = shared_splits
+            for fold, split in enumerate(replicate_splits):
+                split_fp = split.fingerprint
+                splits[split_fp] = split
+                for arm in arms:
+                    key = trial_key(
+                        {
+                            "format": TRIAL_FORMAT,
+                            "arm": arm.config(),
+                            "dataset": dataset.fingerprint,
+                            "split": split_fp,
+                            "seeds": seeds.to_dict(),
+                            "task": dataset.task,
+                            "metrics": metrics,
+                            "primary_metric": spec.primary,
+                        }
+                    )
+                    trials.append(
+                        Trial(
+                            key,
+                            arm,
+                            dataset.name,
+                            dataset.fingerprint,
+                            replicate,
+                            fold,
+                            seeds,
+                            split_fp,
+                            dataset.task,
+                            metrics,
+                            spec.primary,
+                        )
+                    )
+    return Plan(spec=spec, arms=arms, trials=trials, splits=splits)
