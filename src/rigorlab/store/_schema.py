@@ -120,6 +120,46 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (trial_id, key)
     ) WITHOUT ROWID;
     """,
+    # 3: files logged with a trial (tracking), reproduce-and-verify verdicts, and audit results.
+    """
+    CREATE TABLE trial_files (
+        trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (trial_id, name)
+    ) WITHOUT ROWID;
+    CREATE TABLE verifications (
+        id INTEGER PRIMARY KEY,
+        study_id INTEGER NOT NULL REFERENCES studies(id),
+        key TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        max_difference REAL,
+        details_json TEXT NOT NULL,
+        environment TEXT,
+        verified_at TEXT NOT NULL
+    );
+    CREATE INDEX verifications_by_trial ON verifications(study_id, key);
+    CREATE TABLE audit_results (
+        id INTEGER PRIMARY KEY,
+        study_id INTEGER NOT NULL REFERENCES studies(id),
+        key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        arm TEXT,
+        dataset TEXT NOT NULL,
+        replicate INTEGER,
+        fold INTEGER,
+        trial_key TEXT,
+        status TEXT NOT NULL,
+        result_json TEXT,
+        artifact_ref TEXT,
+        error TEXT,
+        traceback TEXT,
+        started_at TEXT,
+        finished_at TEXT,
+        UNIQUE (study_id, key)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,71 +1,25 @@
-"""The ``rigorlab`` command. Thin: every command calls the same functions the Python API offers."""
+"""Commands for study files and their stored trials: init, check, run, status, show, trials."""
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from rigorlab._version import __version__
-from rigorlab.errors import InputError, RigorlabError
-
-app = typer.Typer(
-    name="rigorlab",
-    help="A research bench for AI/ML: reproducible studies, sound statistics, audits and reports.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-console = Console()
-errors = Console(stderr=True)
+from rigorlab.cli._app import StoreOption, app, choice, console, errors, handles_errors, short_key
+from rigorlab.errors import InputError
 
 MSG_INIT_EXISTS = "{path} already exists; pass --force to overwrite it, or give another path."
-MSG_BAD_FORMAT = "--format must be one of {choices}. Got '{value}' instead."
-
-StoreOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--store", envvar="RIGORLAB_STORE", help="The store folder (default: ./.rigorlab).", show_default=False
-    ),
-]
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _handles_errors(function: F) -> F:
-    """Print a RigorlabError as one clear paragraph and exit with its code (2 for bad input)."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except RigorlabError as error:
-            errors.print(f"[bold red]Error:[/bold red] {error}", highlight=False, soft_wrap=True)
-            raise typer.Exit(code=error.exit_code) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _choice(value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise InputError(MSG_BAD_FORMAT.format(choices=", ".join(choices), value=value))
-    return value
-
-
-def _short(key: str) -> str:
-    return key[:10]
 
 
 @app.command()
-@_handles_errors
+@handles_errors
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the template.")] = Path("study.yaml"),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
@@ -83,7 +37,7 @@ def init(
 
 
 @app.command()
-@_handles_errors
+@handles_errors
 def check(study_file: Annotated[Path, typer.Argument(help="The study file (YAML).")]) -> None:
     """Validate a study file and its datasets without running anything; print the plan's size."""
     from rigorlab.execution import prepare
@@ -128,7 +82,7 @@ def _progress() -> Progress:
 
 
 @app.command()
-@_handles_errors
+@handles_errors
 def run(
     study_file: Annotated[Path, typer.Argument(help="The study file (YAML).")],
     store: StoreOption = None,
@@ -204,7 +158,7 @@ def _print_run_summary(summary: Any) -> None:
 
 
 @app.command()
-@_handles_errors
+@handles_errors
 def status(
     study: Annotated[str | None, typer.Argument(help="A study name (default: every study).")] = None,
     store: StoreOption = None,
@@ -221,7 +175,10 @@ def status(
             for record in frame.to_dict("records"):
                 pending = max(0, int(record["planned"]) - int(record["done"]) - int(record["failed"]))
                 table.add_row(
-                    str(record["name"]), str(record["done"]), str(record["failed"]), str(pending),
+                    str(record["name"]),
+                    str(record["done"]),
+                    str(record["failed"]),
+                    str(pending),
                     str(record["updated_at"])[:19],
                 )
             console.print(table)
@@ -255,13 +212,13 @@ def status(
             position = f"replicate {failure['replicate']}, fold {failure['fold']}"
             where = f"{failure['arm']} on {failure['dataset']} ({position})"
             console.print(
-                f"  [red]{failure['status']}[/red] {_short(str(failure['key']))} {where}: {first_line}",
+                f"  [red]{failure['status']}[/red] {short_key(str(failure['key']))} {where}: {first_line}",
                 highlight=False,
             )
 
 
 @app.command()
-@_handles_errors
+@handles_errors
 def show(
     study: Annotated[str, typer.Argument(help="The study name.")],
     store: StoreOption = None,
@@ -313,7 +270,7 @@ def show(
 
 
 @app.command()
-@_handles_errors
+@handles_errors
 def trials(
     study: Annotated[str, typer.Argument(help="The study name.")],
     store: StoreOption = None,
@@ -324,7 +281,7 @@ def trials(
     """Every trial of a study, one row each, as CSV or JSON (for scripts)."""
     from rigorlab.store import open_store
 
-    _choice(format, ("csv", "json"))
+    choice(format, ("csv", "json"))
     with open_store(store, read_only=True) as run_store:
         frame = run_store.trials(study, status=status_filter, all_trials=all_trials)
     if format == "csv":
@@ -332,26 +289,3 @@ def trials(
     else:
         records = json.loads(frame.to_json(orient="records"))
         sys.stdout.write(json.dumps(records, indent=2) + "\n")
-
-
-def _version_callback(value: bool) -> None:
-    if value:
-        console.print(f"rigorlab {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version.")
-    ] = False,
-) -> None:
-    """rigorlab: reproducible studies, sound statistics, audits and paper-ready reports."""
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
