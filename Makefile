@@ -26,7 +26,14 @@ demo: $(STAMP)
 	@echo
 	@echo "Results are in .rigorlab/ (SQLite + objects). Next: $(BIN)/rigorlab status, $(BIN)/rigorlab trials quickstart --format csv"
 
-test: $(STAMP)
+# Browser tests drive Debian's Chromium with Playwright (`playwright install` cannot download
+# its own browser here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
