@@ -1,0 +1,130 @@
+"""Statistics for comparing ML models: intervals, paired tests, ranking, power, Bayesian views.
+
+Every function works on plain arrays or DataFrames with stated shapes, takes a ``seed`` (an int
+or a ``numpy.random.Generator``) when it is random, and returns the same type whatever the
+input. :func:`compare_study` runs the whole comparison of a study from its fold-level scores.
+"""
+
+from __future__ import annotations
+
+from ._aggregate import (
+    AGGREGATE_COLUMNS,
+    aggregate_iqm,
+    aggregate_mean,
+    aggregate_median,
+    aggregate_optimality_gap,
+    aggregate_scores,
+    performance_profile,
+    probability_of_improvement,
+    probability_of_improvement_interval,
+    stratified_bootstrap_interval,
+)
+from ._aso import ASOResult, aso, violation_ratio
+from ._baseline import (
+    COMPARISON_COLUMNS,
+    PairedComparison,
+    compare_to_baseline,
+    holm_adjust,
+    paired_comparison,
+)
+from ._bayes import (
+    BayesianComparison,
+    bayesian_sign_test,
+    bayesian_signed_rank_test,
+    correlated_bayesian_ttest,
+)
+from ._cd_diagram import critical_difference_diagram, save_figure
+from ._common import SeedLike
+from ._compare import compare_study
+from ._examples import simulated_study_frame
+from ._intervals import (
+    ARM_ESTIMATE_COLUMNS,
+    Interval,
+    arm_intervals,
+    bootstrap_mean_intervals,
+    mean_interval,
+)
+from ._messages import VERDICT_BETTER, VERDICT_NO_EVIDENCE, VERDICT_WORSE
+from ._power import paired_test_power, replicates_needed
+from ._ranking import (
+    FriedmanResult,
+    NemenyiResult,
+    RankingResult,
+    average_ranks,
+    critical_difference,
+    friedman_test,
+    nemenyi_test,
+    pairwise_wilcoxon,
+    rank_arms,
+)
+from ._results_table import REQUIRED_COLUMNS
+from ._study import (
+    BAYESIAN_COLUMNS,
+    ESTIMATE_COLUMNS,
+    STUDY_COMPARISON_COLUMNS,
+    StudyComparison,
+)
+from ._two_models import (
+    McNemarResult,
+    PairedBootstrapResult,
+    mcnemar_test,
+    paired_bootstrap_test,
+)
+
+__all__ = [
+    "AGGREGATE_COLUMNS",
+    "ARM_ESTIMATE_COLUMNS",
+    "ASOResult",
+    "BAYESIAN_COLUMNS",
+    "COMPARISON_COLUMNS",
+    "ESTIMATE_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "STUDY_COMPARISON_COLUMNS",
+    "VERDICT_BETTER",
+    "VERDICT_NO_EVIDENCE",
+    "VERDICT_WORSE",
+    "BayesianComparison",
+    "FriedmanResult",
+    "Interval",
+    "McNemarResult",
+    "NemenyiResult",
+    "PairedBootstrapResult",
+    "PairedComparison",
+    "RankingResult",
+    "SeedLike",
+    "StudyComparison",
+    "aggregate_iqm",
+    "aggregate_mean",
+    "aggregate_median",
+    "aggregate_optimality_gap",
+    "aggregate_scores",
+    "arm_intervals",
+    "aso",
+    "average_ranks",
+    "bayesian_sign_test",
+    "bayesian_signed_rank_test",
+    "bootstrap_mean_intervals",
+    "compare_study",
+    "compare_to_baseline",
+    "correlated_bayesian_ttest",
+    "critical_difference",
+    "critical_difference_diagram",
+    "friedman_test",
+    "holm_adjust",
+    "mcnemar_test",
+    "mean_interval",
+    "nemenyi_test",
+    "paired_bootstrap_test",
+    "paired_comparison",
+    "paired_test_power",
+    "pairwise_wilcoxon",
+    "performance_profile",
+    "probability_of_improvement",
+    "probability_of_improvement_interval",
+    "rank_arms",
+    "replicates_needed",
+    "save_figure",
+    "simulated_study_frame",
+    "stratified_bootstrap_interval",
+    "violation_ratio",
+]
