@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from rigorlab._version import __version__
-from rigorlab.cli import _study  # noqa: F401  (registers its commands)
+from rigorlab.cli import _compare, _study  # noqa: F401  (register their commands)
 from rigorlab.cli._app import app, console
 
 __all__ = ["app", "main"]

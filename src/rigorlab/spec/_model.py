@@ -197,9 +197,13 @@ class ProtocolSpec(_Strict):
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> ProtocolSpec:
-        if self.kind == "holdout" and "folds" in self.model_fields_set:
+        # A value equal to the default is accepted: a stored spec (dumped with its defaults)
+        # must validate again when it is read back.
+        defaults = type(self).model_fields
+        if self.kind == "holdout" and "folds" in self.model_fields_set and self.folds != defaults["folds"].default:
             raise FieldProblem(MSG_HOLDOUT_FOLDS, "folds")
-        if self.kind != "holdout" and "test_size" in self.model_fields_set:
+        changed_test_size = self.test_size != defaults["test_size"].default
+        if self.kind != "holdout" and "test_size" in self.model_fields_set and changed_test_size:
             raise FieldProblem(MSG_KFOLD_TEST_SIZE.format(kind=self.kind), "test_size")
         return self
 

@@ -36,6 +36,7 @@ from ._bayes import (
 from ._cd_diagram import critical_difference_diagram, save_figure
 from ._common import SeedLike
 from ._compare import compare_study
+from ._from_store import compare_stored, declared_arms
 from ._examples import simulated_study_frame
 from ._intervals import (
     ARM_ESTIMATE_COLUMNS,
@@ -104,7 +105,9 @@ __all__ = [
     "bayesian_sign_test",
     "bayesian_signed_rank_test",
     "bootstrap_mean_intervals",
+    "compare_stored",
     "compare_study",
+    "declared_arms",
     "compare_to_baseline",
     "correlated_bayesian_ttest",
     "critical_difference",

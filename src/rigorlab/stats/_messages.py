@@ -99,7 +99,7 @@ PROBLEM_ONLY_BASELINE = (
 )
 PROBLEM_ARM_ABSENT = (
     "Arm {arm!r} has no results for {metric!r}: all its trials failed or none has run. "
-    "Fix the failure and run `rigorlab run STUDY.yaml` again (stored trials are not rerun)."
+    "See the errors with `rigorlab status STUDY`; after fixing, run `rigorlab run STUDY.yaml --rerun-failed`."
 )
 PROBLEM_BASELINE_MISSING_ON_DATASET = (
     "Baseline {baseline!r} has no results on dataset {dataset!r}, so no arm is compared there. "
