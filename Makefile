@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip
 PIP_FLAGS := --disable-pip-version-check --no-input -q -c requirements/constraints.txt
 
-.PHONY: demo test venv lint typecheck bench clean browser
+.PHONY: demo test venv lint typecheck bench clean system-deps
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,14 +26,23 @@ demo: $(STAMP)
 	@echo
 	@echo "Results are in .rigorlab/ (SQLite + objects). Next: $(BIN)/rigorlab status, $(BIN)/rigorlab trials quickstart --format csv"
 
-# Browser tests drive Debian's Chromium with Playwright (`playwright install` cannot download
-# its own browser here).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+# System tools the tests use, from Debian: Chromium for the browser tests (driven by Playwright;
+# `playwright install` cannot download its own browser here) and pdflatex with booktabs, so the
+# report's LaTeX table is compiled for real.
+system-deps:
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); updated=""; \
+	if ! command -v chromium >/dev/null 2>&1; then \
+		echo "Installing chromium from Debian"; $$SUDO apt-get update -qq; updated=1; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi; \
+	if ! command -v pdflatex >/dev/null 2>&1; then \
+		echo "Installing pdflatex (texlive-latex-base, texlive-latex-recommended) from Debian"; \
+		[ -n "$$updated" ] || $$SUDO apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+			texlive-latex-base texlive-latex-recommended >/dev/null; \
+	fi
 
-test: $(STAMP) browser
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
