@@ -23,8 +23,12 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/rigorlab run examples/quickstart.yaml
 	$(BIN)/rigorlab show quickstart
+	$(BIN)/rigorlab compare quickstart
+	$(BIN)/rigorlab report quickstart
 	@echo
-	@echo "Results are in .rigorlab/ (SQLite + objects). Next: $(BIN)/rigorlab status, $(BIN)/rigorlab trials quickstart --format csv"
+	@echo "Results are in .rigorlab/ (SQLite + objects); the report is reports/quickstart/report.html"
+	@echo "(also report.md, results_table.tex, methods.tex, figures/). Next: source .venv/bin/activate, then"
+	@echo "rigorlab status, rigorlab audit quickstart, rigorlab reproduce quickstart --sample 10"
 
 # System tools the tests use, from Debian: Chromium for the browser tests (driven by Playwright;
 # `playwright install` cannot download its own browser here) and pdflatex with booktabs, so the

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.datasets import load_iris
 
-NOOP_MODULE = '''
+NOOP_MODULE = """
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -32,7 +32,7 @@ class NoOp(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return np.full(len(X), self.classes_[0])
-'''
+"""
 
 STUDY = """
 study: overhead

@@ -23,11 +23,19 @@ METRICS = [f"metric_{i}" for i in range(10)]
 def results() -> list[TrialResult]:
     return [
         TrialResult(
-            key=f"{i:032x}", arm=f"arm{i % 20}", dataset=f"data{(i // 20) % 10}", replicate=(i // 200) % 10,
-            fold=i // 2000, status="done", config={"estimator": "x", "params": {"C": 1.0}},
-            seeds={"split": 1, "init": 2, "data_order": 3, "inner_split": 4}, n_train=400, n_test=100,
+            key=f"{i:032x}",
+            arm=f"arm{i % 20}",
+            dataset=f"data{(i // 20) % 10}",
+            replicate=(i // 200) % 10,
+            fold=i // 2000,
+            status="done",
+            config={"estimator": "x", "params": {"C": 1.0}},
+            seeds={"split": 1, "init": 2, "data_order": 3, "inner_split": 4},
+            n_train=400,
+            n_test=100,
             metrics={name: (i * 7 + j) % 1000 / 1000 for j, name in enumerate(METRICS)},
-            fit_seconds=0.01, predict_seconds=0.001,
+            fit_seconds=0.01,
+            predict_seconds=0.001,
         )
         for i in range(TRIALS)
     ]
@@ -36,12 +44,17 @@ def results() -> list[TrialResult]:
 def plain_sqlite(folder: Path, rows: list[TrialResult]) -> float:
     db = sqlite3.connect(folder / "plain.sqlite", isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
-    db.execute("CREATE TABLE trials (id INTEGER PRIMARY KEY, key TEXT, arm TEXT, dataset TEXT, replicate INT, fold INT)")
+    db.execute(
+        "CREATE TABLE trials (id INTEGER PRIMARY KEY, key TEXT, arm TEXT, dataset TEXT, replicate INT, fold INT)"
+    )
     db.execute("CREATE TABLE metrics (trial_id INT, name TEXT, value REAL)")
     started = time.perf_counter()
     db.execute("BEGIN")
     for index, row in enumerate(rows):
-        db.execute("INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?)", (index, row.key, row.arm, row.dataset, row.replicate, row.fold))
+        db.execute(
+            "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?)",
+            (index, row.key, row.arm, row.dataset, row.replicate, row.fold),
+        )
         db.executemany("INSERT INTO metrics VALUES (?, ?, ?)", [(index, k, v) for k, v in row.metrics.items()])
     db.execute("COMMIT")
     return time.perf_counter() - started
@@ -49,7 +62,12 @@ def plain_sqlite(folder: Path, rows: list[TrialResult]) -> float:
 
 def main() -> None:
     rows = results()
-    report: dict[str, object] = {"benchmark": "store", "trials": TRIALS, "metrics_per_trial": len(METRICS), "target_seconds": 2.0}
+    report: dict[str, object] = {
+        "benchmark": "store",
+        "trials": TRIALS,
+        "metrics_per_trial": len(METRICS),
+        "target_seconds": 2.0,
+    }
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         with open_store(folder / "one_by_one", create=True) as store:

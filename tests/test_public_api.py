@@ -15,6 +15,8 @@ def test_top_level_exports():
             "load_study",
             "open_store",
             "run_study",
+            "seed_everything",
+            "track",
         ]
     )
     for name in rigorlab.__all__:

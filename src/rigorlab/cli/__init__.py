@@ -9,6 +9,10 @@ from typing import Annotated
 
 import typer
 
+import rigorlab.cli._audit  # noqa: F401  (registers its commands)
+import rigorlab.cli._report  # noqa: F401  (registers its commands)
+import rigorlab.cli._reproduce  # noqa: F401  (registers its commands)
+import rigorlab.cli._tracking  # noqa: F401  (registers its commands)
 from rigorlab._version import __version__
 from rigorlab.cli import _compare, _study  # noqa: F401  (register their commands)
 from rigorlab.cli._app import app, console

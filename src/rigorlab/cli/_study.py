@@ -157,6 +157,15 @@ def _print_run_summary(summary: Any) -> None:
     )
 
 
+def _print_verifications(run_store: Any, study: str) -> None:
+    """One line on reproduce-and-verify, when any trial of the study was reproduced."""
+    from rigorlab.provenance import verification_summary
+
+    summary = verification_summary(study, run_store)
+    if summary.last_verified_at is not None:
+        console.print(summary.line(), highlight=False)
+
+
 @app.command()
 @handles_errors
 def status(
@@ -170,31 +179,33 @@ def status(
         if study is None:
             frame = run_store.studies()
             table = Table(title=f"Studies in {run_store.root}")
-            for column in ("study", "done", "failed", "pending", "updated"):
+            for column in ("study", "done", "failed", "running", "pending", "updated"):
                 table.add_column(column)
             for record in frame.to_dict("records"):
-                pending = max(0, int(record["planned"]) - int(record["done"]) - int(record["failed"]))
                 table.add_row(
                     str(record["name"]),
                     str(record["done"]),
                     str(record["failed"]),
-                    str(pending),
+                    str(record["running"]),
+                    str(record["pending"]),
                     str(record["updated_at"])[:19],
                 )
             console.print(table)
             return
         info = run_store.study_info(study)
         trials = run_store.trials(study)
-        done = int((trials["status"] == "done").sum()) if not trials.empty else 0
-        failed = len(trials) - done
-        pending = (
-            max(0, int(info["planned"]) - len(trials[trials["source"] == "study"]))
-            if not trials.empty
-            else int(info["planned"])
-        )
+        counts_by_status = trials["status"].value_counts() if not trials.empty else pd.Series(dtype=int)
+        done = int(counts_by_status.get("done", 0))
+        failed = int(counts_by_status.get("failed", 0)) + int(counts_by_status.get("crashed", 0))
+        running = int(counts_by_status.get("running", 0))
+        stored_study_trials = len(trials[trials["source"] == "study"]) if not trials.empty else 0
+        pending = max(0, int(info["planned"]) - stored_study_trials)
         console.print(
-            f"Study [bold]{study}[/bold]: {done} done, {failed} failed, {pending} pending of {info['planned']} planned."
+            f"Study [bold]{study}[/bold]: {done} done, {failed} failed, "
+            + (f"{running} running, " if running else "")
+            + f"{pending} pending of {info['planned']} planned."
         )
+        _print_verifications(run_store, study)
         if not trials.empty:
             counts = trials.pivot_table(
                 index=["dataset", "arm"], columns="status", values="key", aggfunc="count", fill_value=0

@@ -18,11 +18,11 @@ from rigorlab.data import Dataset, load_dataset
 from rigorlab.errors import InputError
 from rigorlab.execution._base import Executor
 from rigorlab.execution._local import LocalExecutor
-from rigorlab.execution._runner import check_arm_fits_task
-from rigorlab.execution._task import TrialTask
+from rigorlab.execution._runner import MSG_TORCH_SCORER, check_arm_fits_task
+from rigorlab.execution._task import TrialTask, group_tasks
 from rigorlab.models import METRICS, check_encoding
 from rigorlab.provenance import capture_environment, capture_git, command_line, environment_hash
-from rigorlab.spec import LoadedStudy, Plan, build_plan, load_study
+from rigorlab.spec import Arm, LoadedStudy, Plan, build_plan, load_study
 from rigorlab.spec._load import add_import_path
 from rigorlab.store import DONE, RunStore, TrialResult, open_store
 
@@ -33,6 +33,8 @@ MSG_METRIC_TASK = (
     "({where}). Remove it from metrics or drop the dataset."
 )
 MSG_ARM_TASK = "{message} ({where})"
+# Fields of a torch model that sit beside training: (the others are inside it).
+_MODEL_LEVEL_FIELDS = ("module", "preprocess", "params")
 
 
 @dataclass
@@ -91,6 +93,9 @@ def _check_fit(study: LoadedStudy, datasets: dict[str, Dataset], plan: Plan) -> 
     for arm in plan.arms:
         where = study.located.where(("models", model_index[arm.model]))
         for dataset in datasets.values():
+            if arm.is_torch:
+                _check_torch_arm(study, arm, dataset, plan, model_index[arm.model])
+                continue
             try:
                 check_encoding(arm.preprocess, dataset.categorical_columns, arm.name, dataset.name)
                 check_arm_fits_task(arm, dataset.task, dataset.name)
@@ -98,6 +103,37 @@ def _check_fit(study: LoadedStudy, datasets: dict[str, Dataset], plan: Plan) -> 
                 raise InputError(MSG_ARM_TASK.format(message=error, where=where)) from error
             except (ValueError, TypeError) as error:
                 raise InputError(MSG_ARM_TASK.format(message=error, where=where)) from error
+
+
+def _check_torch_arm(study: LoadedStudy, arm: Arm, dataset: Dataset, plan: Plan, index: int) -> None:
+    """A torch arm: scorer metrics it cannot compute, and one forward pass on the data (module, device,
+    output shape, batch size against every split's training rows)."""
+    from rigorlab.models import ReplicateJob, TorchModel, TorchSetupError, check_torch_model
+    from rigorlab.models._metrics import TIMING_METRICS
+
+    for metric_index, metric in enumerate(study.spec.metrics):
+        if metric not in METRICS and metric not in TIMING_METRICS:
+            where = study.located.where(("metrics", metric_index))
+            message = MSG_TORCH_SCORER.format(metric=metric, model=arm.name, friendly=", ".join(METRICS))
+            raise InputError(MSG_ARM_TASK.format(message=message, where=where))
+    jobs: dict[int, ReplicateJob] = {}
+    for trial in plan.trials:
+        split = plan.splits[trial.split_fingerprint]
+        if trial.dataset == dataset.name and len(split.train) not in jobs:
+            jobs[len(split.train)] = ReplicateJob(split.train, split.test, trial.seeds.init, trial.seeds.data_order)
+    model = TorchModel.from_settings(arm.name, arm.estimator, arm.params, arm.training, arm.preprocess)
+    try:
+        check_torch_model(model, dataset, list(jobs.values()))
+    except TorchSetupError as error:
+        parts: tuple[str | int, ...] = tuple(error.field.split("."))
+        owner: tuple[str | int, ...] = ("models", index)
+        if parts[0] not in _MODEL_LEVEL_FIELDS:
+            owner = (*owner, "training")
+        field_path = (*owner, *parts)
+        raise InputError(MSG_ARM_TASK.format(message=error, where=study.located.where(field_path))) from error
+    except (InputError, ValueError, TypeError) as error:
+        where = study.located.where(("models", index))
+        raise InputError(MSG_ARM_TASK.format(message=error, where=where)) from error
 
 
 def prepare(study: LoadedStudy | str | Path) -> tuple[LoadedStudy, dict[str, Dataset], Plan]:
@@ -187,15 +223,19 @@ def run_study(
         run_store.save_environment(env_hash, environment)
         git = capture_git(loaded.base_dir)
         run_id = run_store.start_run(spec.study, command=command_line(), git=git, environment_hash=env_hash)
-        tasks = [
-            TrialTask(
-                trial=t,
-                train=plan.splits[t.split_fingerprint].train,
-                test=plan.splits[t.split_fingerprint].test,
-                timeout=t.arm.timeout,
-            )
-            for t in todo
-        ]
+        # The pending replicates of a batched torch arm train together (one unit of work per arm x
+        # dataset x fold); every other trial is a unit of its own.
+        tasks = group_tasks(
+            [
+                TrialTask(
+                    trial=t,
+                    train=plan.splits[t.split_fingerprint].train,
+                    test=plan.splits[t.split_fingerprint].test,
+                    timeout=t.arm.timeout,
+                )
+                for t in todo
+            ]
+        )
         import_path = str(loaded.base_dir)
         add_import_path(loaded.base_dir)
         owned_executor = executor is None

@@ -2,7 +2,8 @@
 
 concurrent.futures cannot stop one running task, so a trial past its timeout (or one that
 crashes its process) would hold a worker forever. This pool owns its processes: it kills the
-worker of an overdue trial, records the trial as failed, and starts a fresh worker.
+worker of an overdue trial, records the trial as failed, and starts a fresh worker. A batch of
+torch replicates is one unit of work: its timeout and a crash apply to all of its trials.
 """
 
 from __future__ import annotations
@@ -20,16 +21,21 @@ from typing import Any
 
 from rigorlab.data import Dataset
 from rigorlab.execution._base import Executor
-from rigorlab.execution._task import TrialTask
+from rigorlab.execution._task import BatchTask, TrialTask, Work
 from rigorlab.execution._worker import worker_main
 from rigorlab.provenance import now_iso
 from rigorlab.store import FAILED, TrialResult
 
-__all__ = ["LocalExecutor", "MSG_TIMEOUT", "MSG_WORKER_DIED"]
+__all__ = ["LocalExecutor", "MSG_BATCH_TIMEOUT", "MSG_TIMEOUT", "MSG_WORKER_DIED", "failed_results"]
 
 MSG_TIMEOUT = (
     "TrialTimeout: the trial ran longer than its timeout of {seconds:g} s and was stopped. Raise timeout: "
     "on the model or the study, or make the model cheaper."
+)
+MSG_BATCH_TIMEOUT = (
+    "TrialTimeout: the batch of {size} replicates trained together with this trial ran longer than its timeout of "
+    "{seconds:g} s and was stopped; a timeout applies to a batch as a whole. Raise timeout: on the model, or set "
+    "training.max_stack (smaller batches) or training.batched: false (one replicate per timeout)."
 )
 MSG_WORKER_DIED = (
     "WorkerDied: the worker process running this trial ended unexpectedly (exit code {code}); it may have "
@@ -42,7 +48,7 @@ class _Worker:
     process: BaseProcess
     connection: Connection
     datasets: set[str] = field(default_factory=set)
-    task: TrialTask | None = None
+    task: Work | None = None
     deadline: float | None = None
 
 
@@ -50,8 +56,10 @@ def _context() -> Any:
     if sys.platform.startswith("linux"):
         context = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has already imported the runner (sklearn, pandas), so a
-        # replacement worker starts in milliseconds.
-        context.set_forkserver_preload(["rigorlab.execution._runner"])
+        # replacement worker starts in milliseconds. torch too when the driver has imported it (a
+        # study with torch models): otherwise each worker would spend seconds importing it.
+        preload = ["rigorlab.execution._runner"] + (["torch"] if "torch" in sys.modules else [])
+        context.set_forkserver_preload(preload)
         return context
     return multiprocessing.get_context("spawn")
 
@@ -76,6 +84,18 @@ def failed_result(task: TrialTask, error: str) -> TrialResult:
         started_at=now,
         finished_at=now,
     )
+
+
+def failed_results(work: Work, error: str) -> list[TrialResult]:
+    """One failed result per trial of ``work``, all with ``error``."""
+    return [failed_result(task, error) for task in work.tasks]
+
+
+def _timeout_message(work: Work) -> str:
+    assert work.timeout is not None
+    if isinstance(work, BatchTask):
+        return MSG_BATCH_TIMEOUT.format(size=len(work.tasks), seconds=work.timeout)
+    return MSG_TIMEOUT.format(seconds=work.timeout)
 
 
 class LocalExecutor(Executor):
@@ -123,17 +143,17 @@ class LocalExecutor(Executor):
             worker.process.join()
         worker.connection.close()
 
-    def _assign(self, worker: _Worker, task: TrialTask, datasets: Mapping[str, Dataset]) -> None:
-        fingerprint = task.trial.dataset_fingerprint
+    def _assign(self, worker: _Worker, task: Work, datasets: Mapping[str, Dataset]) -> None:
+        fingerprint = task.dataset_fingerprint
         payload = None
         if fingerprint not in worker.datasets:
-            payload = datasets[task.trial.dataset]
+            payload = datasets[task.dataset]
             worker.datasets.add(fingerprint)
         worker.task = task
         worker.deadline = time.monotonic() + task.timeout if task.timeout else None
         worker.connection.send((task, payload))
 
-    def run(self, tasks: Sequence[TrialTask], datasets: Mapping[str, Dataset]) -> Iterator[TrialResult]:
+    def run(self, tasks: Sequence[Work], datasets: Mapping[str, Dataset]) -> Iterator[TrialResult]:
         queue = deque(tasks)
         try:
             for _ in range(min(self.jobs, len(queue))):
@@ -146,7 +166,7 @@ class LocalExecutor(Executor):
         finally:
             self.close()
 
-    def _collect(self, queue: deque[TrialTask], datasets: Mapping[str, Dataset]) -> Iterator[TrialResult]:
+    def _collect(self, queue: deque[Work], datasets: Mapping[str, Dataset]) -> Iterator[TrialResult]:
         busy = [w for w in self._workers if w.task is not None]
         deadlines = [w.deadline for w in busy if w.deadline is not None]
         timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
@@ -156,18 +176,17 @@ class LocalExecutor(Executor):
         for worker in busy:
             task = worker.task
             assert task is not None
-            result: TrialResult | None = None
+            results: list[TrialResult] | None = None
             replace = False
             if worker.connection in ready:
                 try:
-                    result = worker.connection.recv()
+                    results = worker.connection.recv()
                 except (EOFError, OSError):
-                    result, replace = None, True
+                    results, replace = None, True
             elif worker.process.sentinel in ready:
                 replace = True
             elif worker.deadline is not None and now >= worker.deadline:
-                assert task.timeout is not None
-                result = failed_result(task, MSG_TIMEOUT.format(seconds=task.timeout))
+                results = failed_results(task, _timeout_message(task))
                 self._stop_worker(worker, kill=True)
                 worker = self._start_worker()
             else:
@@ -176,13 +195,13 @@ class LocalExecutor(Executor):
                 worker.process.join(timeout=5)
                 code = worker.process.exitcode
                 self._stop_worker(worker, kill=True)
-                result = failed_result(task, MSG_WORKER_DIED.format(code=code))
+                results = failed_results(task, MSG_WORKER_DIED.format(code=code))
                 worker = self._start_worker()
             worker.task, worker.deadline = None, None
-            assert result is not None
+            assert results is not None
             if queue:
                 self._assign(worker, queue.popleft(), datasets)
-            yield result
+            yield from results
 
     def close(self) -> None:
         for worker in list(self._workers):

@@ -1,7 +1,9 @@
 """The trial runner: fit one arm on one split, predict, score, and capture everything.
 
 It never raises: any exception in user code (an estimator, a metric) becomes a failed
-TrialResult with its traceback, so one bad trial cannot stop a study.
+TrialResult with its traceback, so one bad trial cannot stop a study. Torch arms go through
+:func:`run_torch_tasks`, which trains a batch of replicates together and returns one result per
+trial, with the same fields as a scikit-learn trial's plus per-epoch curves.
 """
 
 from __future__ import annotations
@@ -18,13 +20,22 @@ from sklearn.metrics import get_scorer
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
 from rigorlab.data import Dataset
-from rigorlab.execution._task import TrialTask
+from rigorlab.execution._task import BatchTask, TrialTask
 from rigorlab.models import METRICS, build_estimator, build_pipeline, check_encoding, compute_metric
 from rigorlab.provenance import capture_environment, environment_hash, now_iso
 from rigorlab.spec import Arm
 from rigorlab.store import DONE, FAILED, TrialResult
 
-__all__ = ["MSG_NEEDS_SCORES", "MSG_WRONG_TASK", "check_arm_fits_task", "run_trial", "selection_scorer"]
+__all__ = [
+    "MSG_NEEDS_SCORES",
+    "MSG_TORCH_SCORER",
+    "MSG_WRONG_TASK",
+    "check_arm_fits_task",
+    "run_torch_tasks",
+    "run_trial",
+    "run_work",
+    "selection_scorer",
+]
 
 MSG_WRONG_TASK = (
     "Model '{model}' ({estimator}) is a {kind}, but dataset '{dataset}' is a {task} task. Use a {wanted} "
@@ -33,6 +44,10 @@ MSG_WRONG_TASK = (
 MSG_NEEDS_SCORES = (
     "The metric '{metric}' needs predicted probabilities or scores, but {estimator} has neither predict_proba "
     "nor decision_function. Remove the metric or use a model that gives scores (e.g. probability=True for SVC)."
+)
+MSG_TORCH_SCORER = (
+    "The metric '{metric}' is a scikit-learn scorer, which needs a fitted scikit-learn estimator; model '{model}' is "
+    "a torch model. Use one of rigorlab's metrics ({friendly}), which are computed from the stored predictions."
 )
 MSG_WARNINGS_KEPT = 5
 
@@ -62,7 +77,10 @@ def selection_scorer(metric: str, n_classes: int) -> str:
 
 
 def check_arm_fits_task(arm: Arm, task: str, dataset: str, init_seed: int = 0) -> None:
-    """Raise ValueError when a classifier meets a regression task or the reverse."""
+    """Raise ValueError when a classifier meets a regression task or the reverse (scikit-learn arms; a
+    torch arm's fit is checked by :func:`rigorlab.models.check_torch_model`)."""
+    if arm.is_torch:
+        return
     estimator = build_estimator(arm.estimator, arm.params, init_seed)
     if task == "classification" and not is_classifier(estimator) and is_regressor(estimator):
         kind, wanted = "regressor", "classifier"
@@ -99,12 +117,10 @@ def _environment() -> tuple[str, dict[str, Any]]:
     return environment_hash(environment), environment
 
 
-def run_trial(task: TrialTask, dataset: Dataset, *, include_environment: bool = True) -> TrialResult:
-    """Run one trial and return its result (never raises for errors in user code)."""
+def _new_result(task: TrialTask, env_hash: str, environment: dict[str, Any] | None) -> TrialResult:
     trial = task.trial
     arm = trial.arm
-    env_hash, environment = _environment()
-    result = TrialResult(
+    return TrialResult(
         key=trial.key,
         arm=arm.name,
         dataset=trial.dataset,
@@ -118,9 +134,32 @@ def run_trial(task: TrialTask, dataset: Dataset, *, include_environment: bool = 
         n_train=len(task.train),
         n_test=len(task.test),
         environment_hash=env_hash,
-        environment=environment if include_environment else None,
+        environment=environment,
         started_at=now_iso(),
     )
+
+
+def _warning_tags(caught: list[warnings.WarningMessage]) -> dict[str, str]:
+    messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    return {"warnings": "\n".join(messages[:MSG_WARNINGS_KEPT])} if messages else {}
+
+
+def run_work(work: TrialTask | BatchTask, dataset: Dataset) -> list[TrialResult]:
+    """Run a unit of work: one result per trial it holds (never raises for errors in user code)."""
+    if isinstance(work, BatchTask) or work.trial.arm.is_torch:
+        return run_torch_tasks(work.tasks, dataset)
+    return [run_trial(work, dataset)]
+
+
+def run_trial(task: TrialTask, dataset: Dataset, *, include_environment: bool = True) -> TrialResult:
+    """Run one trial and return its result (never raises for errors in user code)."""
+    if task.trial.arm.is_torch:
+        result = run_torch_tasks((task,), dataset)[0]
+        if not include_environment:
+            result.environment = None
+        return result
+    env_hash, environment = _environment()
+    result = _new_result(task, env_hash, environment if include_environment else None)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -129,11 +168,85 @@ def run_trial(task: TrialTask, dataset: Dataset, *, include_environment: bool = 
         except Exception as error:  # user code may raise anything; the trial is stored as failed
             result.error = f"{type(error).__name__}: {error}"
             result.traceback = traceback_module.format_exc()
-    messages = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-    if messages:
-        result.tags["warnings"] = "\n".join(messages[:MSG_WARNINGS_KEPT])
+    result.tags.update(_warning_tags(caught))
     result.finished_at = now_iso()
     return result
+
+
+def _torch_environment() -> tuple[str, dict[str, Any]]:
+    """The environment with torch imported, so that a GPU's record carries torch's CUDA version."""
+    import torch  # noqa: F401 - imported for capture_environment to see it
+
+    environment = capture_environment()
+    if any("cuda" not in gpu for gpu in environment["gpus"]):
+        # Captured (and cached) before this process imported torch: capture again.
+        capture_environment.cache_clear()
+        environment = capture_environment()
+    return environment_hash(environment), environment
+
+
+def run_torch_tasks(tasks: tuple[TrialTask, ...], dataset: Dataset) -> list[TrialResult]:
+    """Train the replicates of one torch arm on one dataset together; one result per task.
+
+    The tasks train as one stacked model when the arm's ``training.batched`` allows it (see
+    :mod:`rigorlab.models._torch`); each result is what the trial would have given alone. An error
+    that stops the whole batch (a module that does not build) fails every trial with it; an error in
+    one replicate's scoring fails only that trial. torch runs on one thread here, in every worker and
+    executor alike, so the numbers do not depend on ``--jobs``.
+    """
+    from rigorlab.models import ReplicateJob, TorchModel, fit_torch_replicates
+
+    try:
+        env_hash, environment = _torch_environment()
+    except ImportError:  # no torch: the trials fail with the import error below
+        env_hash, environment = _environment()
+    results = [_new_result(task, env_hash, environment) for task in tasks]
+    arm = tasks[0].trial.arm
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = TorchModel.from_settings(arm.name, arm.estimator, arm.params, arm.training, arm.preprocess)
+            jobs = [ReplicateJob(t.train, t.test, t.trial.seeds.init, t.trial.seeds.data_order) for t in tasks]
+            fits = fit_torch_replicates(model, dataset, jobs, primary_metric=tasks[0].trial.primary_metric, threads=1)
+        except Exception as error:  # user code may raise anything; every trial of the batch is stored as failed
+            for result in results:
+                result.error = f"{type(error).__name__}: {error}"
+                result.traceback = traceback_module.format_exc()
+            fits = []
+        for result, task, fit in zip(results, tasks, fits, strict=False):
+            try:
+                _score_torch(task, dataset, fit, result)
+                result.status = DONE
+            except Exception as error:  # a metric on one replicate's predictions; the others are kept
+                result.error = f"{type(error).__name__}: {error}"
+                result.traceback = traceback_module.format_exc()
+    finished = now_iso()
+    for result in results:
+        result.tags.update(_warning_tags(caught))
+        result.finished_at = finished
+    return results
+
+
+def _score_torch(task: TrialTask, dataset: Dataset, fit: Any, result: TrialResult) -> None:
+    trial = task.trial
+    target_test = dataset.target[task.test]
+    result.fit_seconds = fit.fit_seconds
+    result.predict_seconds = fit.predict_seconds
+    result.curves = list(fit.curves)
+    result.tags.update(fit.tags)
+    for name in trial.metrics:
+        if name in METRICS:
+            result.metrics[name] = compute_metric(name, target_test, fit.y_pred, fit.scores, fit.classes)
+        elif name not in ("fit_seconds", "predict_seconds"):
+            raise ValueError(MSG_TORCH_SCORER.format(metric=name, model=trial.arm.name, friendly=", ".join(METRICS)))
+    result.predictions = {
+        "test_index": task.test,
+        "y_true": target_test,
+        "y_pred": fit.y_pred,
+        "classes": fit.classes,
+    }
+    if fit.scores is not None:
+        result.predictions["scores"] = fit.scores
 
 
 def _fit_and_score(task: TrialTask, dataset: Dataset, result: TrialResult) -> None:

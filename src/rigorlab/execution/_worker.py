@@ -1,4 +1,4 @@
-"""The worker process of the local executor: receives trials over a pipe, sends results back."""
+"""The worker process of the local executor: receives units of work over a pipe, sends results back."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ __all__ = ["worker_main"]
 
 
 def worker_main(connection: Connection, import_paths: list[str]) -> None:
-    """Serve trials until the driver sends ``None`` or closes the pipe.
+    """Serve units of work until the driver sends ``None`` or closes the pipe.
 
-    Messages in: ``(task, dataset_or_None)``; a dataset is sent once per worker and cached by
-    fingerprint. Messages out: the TrialResult.
+    Messages in: ``(work, dataset_or_None)`` where work is a TrialTask or a BatchTask; a dataset is
+    sent once per worker and cached by fingerprint. Messages out: the list of TrialResults, one per
+    trial of the work. Each distinct environment goes back once (with its first result); later
+    results refer to it by hash.
     """
     # Ctrl-C is the driver's to handle: it stops workers itself, after saving what finished.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -23,13 +25,13 @@ def worker_main(connection: Connection, import_paths: list[str]) -> None:
             sys.path.insert(0, path)
     from threadpoolctl import threadpool_limits
 
-    from rigorlab.execution._runner import run_trial
+    from rigorlab.execution._runner import run_work
 
     # One BLAS thread per worker: parallelism comes from processes, and results do not depend
     # on --jobs (multi-threaded reductions can change the last bits).
     threadpool_limits(1)
     datasets: dict[str, Any] = {}
-    first = True
+    sent: set[str] = set()
     while True:
         try:
             message = connection.recv()
@@ -37,12 +39,17 @@ def worker_main(connection: Connection, import_paths: list[str]) -> None:
             return
         if message is None:
             return
-        task, dataset = message
+        work, dataset = message
         if dataset is not None:
             datasets[dataset.fingerprint] = dataset
-        result = run_trial(task, datasets[task.trial.dataset_fingerprint], include_environment=first)
-        first = False
+        results = run_work(work, datasets[work.dataset_fingerprint])
+        for result in results:
+            # The environment can change within a worker (importing torch adds its CUDA version).
+            if result.environment_hash in sent:
+                result.environment = None
+            elif result.environment is not None and result.environment_hash is not None:
+                sent.add(result.environment_hash)
         try:
-            connection.send(result)
+            connection.send(results)
         except (BrokenPipeError, OSError):
             return

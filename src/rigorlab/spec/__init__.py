@@ -5,9 +5,11 @@ from rigorlab.spec._model import (
     BUILTIN_DATASETS,
     PREPROCESS_STEPS,
     DatasetSpec,
+    EarlyStoppingSpec,
     ModelSpec,
     ProtocolSpec,
     StudySpec,
+    TrainingSpec,
 )
 from rigorlab.spec._plan import Arm, Plan, Seeds, Trial, build_plan, derive_seeds, expand_arms
 
@@ -16,6 +18,7 @@ __all__ = [
     "PREPROCESS_STEPS",
     "Arm",
     "DatasetSpec",
+    "EarlyStoppingSpec",
     "LoadedStudy",
     "ModelSpec",
     "Plan",
@@ -23,6 +26,7 @@ __all__ = [
     "Seeds",
     "StudySpec",
     "Trial",
+    "TrainingSpec",
     "build_plan",
     "derive_seeds",
     "expand_arms",

@@ -16,7 +16,7 @@ from pydantic_core import ErrorDetails
 
 from rigorlab.errors import SpecError
 from rigorlab.models import is_known_metric, known_metric_names
-from rigorlab.spec._model import FieldProblem, StudySpec, import_path_parts
+from rigorlab.spec._model import FieldProblem, MissingField, ModelSpec, StudySpec, import_path_parts
 from rigorlab.spec._yaml import Located, load_yaml_with_positions, parse_yaml_text
 
 __all__ = ["LoadedStudy", "load_study", "load_study_text"]
@@ -37,6 +37,19 @@ MSG_ESTIMATOR_NOT_ESTIMATOR = (
 MSG_UNKNOWN_PARAM = (
     "The 'params' field of {owner} sets '{param}', which {estimator} does not take ({where}).{closest} "
     "Valid parameters: {valid}."
+)
+MSG_MODULE_IMPORT = (
+    "The 'module' field of {owner} names '{path}', which cannot be imported: {reason} ({where}). Give the import "
+    "path of a torch.nn.Module class, e.g. mypackage.models:MLP, importable from the study file's folder or the "
+    "installed packages."
+)
+MSG_MODULE_NOT_MODULE = (
+    "The 'module' field of {owner} names '{path}', which is not a torch.nn.Module subclass ({where}). Give a class "
+    "that derives from torch.nn.Module; rigorlab constructs it with params: and trains it."
+)
+MSG_TORCH_MISSING = (
+    "{owner} has trainer: {trainer}, which needs PyTorch, but torch cannot be imported: {reason} ({where}). "
+    "Install it (pip install 'rigorlab[torch]')."
 )
 MSG_UNKNOWN_METRIC = (
     "The 'metrics' field of the study names '{metric}', which is not a metric rigorlab knows ({where}).{closest} "
@@ -121,13 +134,19 @@ def _owner(path: Sequence[str | int], data: Any) -> str:
 
 
 def _valid_fields(path: Sequence[str | int]) -> list[str]:
-    from rigorlab.spec._model import DatasetSpec, ModelSpec, ProtocolSpec
+    from rigorlab.spec._model import DatasetSpec, EarlyStoppingSpec, ProtocolSpec, TrainingSpec
 
     model: type[Any] = StudySpec
     for part in path:
         if isinstance(part, int):
             continue
-        model = {"datasets": DatasetSpec, "models": ModelSpec, "protocol": ProtocolSpec}.get(str(part), model)
+        model = {
+            "datasets": DatasetSpec,
+            "models": ModelSpec,
+            "protocol": ProtocolSpec,
+            "training": TrainingSpec,
+            "early_stopping": EarlyStoppingSpec,
+        }.get(str(part), model)
     return [field.alias or name for name, field in model.model_fields.items()]
 
 
@@ -143,6 +162,8 @@ def _translate(error: ErrorDetails, located: Located) -> str:
     cause = ctx.get("error")
     if isinstance(cause, FieldProblem):
         loc = [*loc, *cause.path]
+    if isinstance(cause, MissingField):
+        kind = "missing"
     where = located.where(tuple(loc))
     if kind == "extra_forbidden":
         field = str(loc[-1])
@@ -203,9 +224,56 @@ def _import_attribute(path: str) -> Any:
     return getattr(module, attribute)
 
 
+def _check_params(model: ModelSpec, index: int, target: Any, located: Located) -> None:
+    """Every key of params: must be a parameter of the constructor (unless it takes **kwargs)."""
+    parameters = inspect.signature(target.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()) and model.is_torch:
+        return
+    valid = sorted(parameters.keys() - {"self", "args", "kwargs"})
+    for param in model.params:
+        if param not in valid:
+            match = difflib.get_close_matches(param, valid, n=1, cutoff=0.5)
+            raise SpecError(
+                MSG_UNKNOWN_PARAM.format(
+                    owner=f"models[{index}] ({model.name})",
+                    param=param,
+                    estimator=target.__name__,
+                    where=located.where(("models", index, "params", param)),
+                    closest=f" Did you mean '{match[0]}'?" if match else "",
+                    valid=", ".join(valid),
+                )
+            )
+
+
+def check_torch_module(model: ModelSpec, index: int, located: Located) -> None:
+    """Import a torch model's module class and check its parameters against its constructor."""
+    owner = f"models[{index}] ({model.name})"
+    where = located.where(("models", index, "module" if model.module else "trainer"))
+    try:
+        import torch
+    except ImportError as error:  # torch is an optional extra
+        reason = f"{type(error).__name__}: {error}"
+        raise SpecError(
+            MSG_TORCH_MISSING.format(owner=owner, trainer=model.trainer, reason=reason, where=where)
+        ) from error
+    path = model.import_path
+    try:
+        module_class = _import_attribute(path)
+    except (ImportError, AttributeError, ValueError) as error:
+        reason = f"{type(error).__name__}: {error}"
+        raise SpecError(MSG_MODULE_IMPORT.format(owner=owner, path=path, reason=reason, where=where)) from error
+    if not (inspect.isclass(module_class) and issubclass(module_class, torch.nn.Module)):
+        raise SpecError(MSG_MODULE_NOT_MODULE.format(owner=owner, path=path, where=where))
+    _check_params(model, index, module_class, located)
+
+
 def check_estimators(spec: StudySpec, located: Located) -> None:
-    """Import every estimator and check its parameters against its constructor."""
+    """Import every estimator (or torch module) and check its parameters against its constructor."""
     for index, model in enumerate(spec.models):
+        if model.is_torch:
+            check_torch_module(model, index, located)
+            continue
+        assert model.estimator is not None
         where = located.where(("models", index, "estimator"))
         owner = f"models[{index}] ({model.name})"
         try:
@@ -221,20 +289,7 @@ def check_estimators(spec: StudySpec, located: Located) -> None:
             and hasattr(estimator_class, "get_params")
         ):
             raise SpecError(MSG_ESTIMATOR_NOT_ESTIMATOR.format(owner=owner, path=model.estimator, where=where))
-        valid = sorted(inspect.signature(estimator_class.__init__).parameters.keys() - {"self", "args", "kwargs"})
-        for param in model.params:
-            if param not in valid:
-                match = difflib.get_close_matches(param, valid, n=1, cutoff=0.5)
-                raise SpecError(
-                    MSG_UNKNOWN_PARAM.format(
-                        owner=owner,
-                        param=param,
-                        estimator=estimator_class.__name__,
-                        where=located.where(("models", index, "params", param)),
-                        closest=f" Did you mean '{match[0]}'?" if match else "",
-                        valid=", ".join(valid),
-                    )
-                )
+        _check_params(model, index, estimator_class, located)
 
 
 def check_metrics(spec: StudySpec, located: Located) -> None:

@@ -17,9 +17,13 @@ __all__ = [
     "FieldProblem",
     "PREPROCESS_STEPS",
     "DatasetSpec",
+    "EarlyStoppingSpec",
+    "MissingField",
     "ModelSpec",
     "ProtocolSpec",
     "StudySpec",
+    "TRAINERS",
+    "TrainingSpec",
 ]
 
 # scikit-learn's bundled datasets, loaded with ``sklearn.datasets.load_<name>(as_frame=True)``.
@@ -52,6 +56,32 @@ MSG_PRIMARY_METRIC = (
     "primary_metric '{metric}' is not one of metrics ({metrics}); add it to metrics or pick one of them"
 )
 MSG_GRID_EMPTY = "the grid for parameter '{param}' is an empty list; give at least one value"
+MSG_NEEDS_MODULE = (
+    "model '{name}' has trainer: {trainer} and needs module: (the import path of a torch.nn.Module class, "
+    "e.g. mypackage.models:MLP)"
+)
+MSG_TORCH_ESTIMATOR = (
+    "model '{name}' has trainer: {trainer}, which trains module:, not estimator:; remove estimator: or drop trainer:"
+)
+MSG_SKLEARN_ONLY_FIELDS = (
+    "model '{name}' is a scikit-learn model; {fields} apply only to trainer: torch (or transformers). "
+    "Add trainer: torch to train a torch.nn.Module, or remove {fields}"
+)
+MSG_TEXT_PREPROCESS = (
+    "model '{name}' has trainer: transformers, whose tokenizer turns the text column into tokens; preprocess "
+    "does not apply to it. Remove preprocess:"
+)
+MSG_TORCH_NESTED = (
+    "model '{name}' has trainer: {trainer} and a grid in params, but nested selection (protocol.inner_folds) is "
+    "available for scikit-learn models only. Remove inner_folds (each grid point then becomes an arm of its own) "
+    "or remove the grid"
+)
+MSG_MAX_STACK_UNBATCHED = "max_stack applies to batched training; remove it or set batched: true"
+
+# Who trains a model: scikit-learn's fit, or rigorlab's torch trainer (transformers is the torch trainer with a
+# text-classification module preset).
+TRAINERS = ("sklearn", "torch", "transformers")
+TEXT_CLASSIFIER = "rigorlab.models:TextClassifier"
 
 
 class FieldProblem(ValueError):
@@ -60,6 +90,13 @@ class FieldProblem(ValueError):
     def __init__(self, message: str, *path: str | int) -> None:
         super().__init__(message)
         self.path = path
+
+
+class MissingField(FieldProblem):
+    """A field that is required only in some cases (``estimator`` of a scikit-learn model) is missing."""
+
+    def __init__(self, *path: str | int) -> None:
+        super().__init__("missing", *path)
 
 
 def _closest(word: str, choices: list[str]) -> str:
@@ -128,17 +165,121 @@ class DatasetSpec(_Strict):
 PreprocessStep = str | dict[str, dict[str, Any]]
 
 
+class EarlyStoppingSpec(_Strict):
+    """Stop a replicate when its validation loss has not improved for ``patience`` epochs."""
+
+    patience: int = Field(5, ge=1, le=10_000, description="epochs without improvement before stopping")
+    min_delta: float = Field(0.0, ge=0, description="smallest decrease of the validation loss that counts")
+    restore_best: bool = Field(True, description="keep the weights of the best epoch, not of the last")
+
+
+class TrainingSpec(_Strict):
+    """How the torch trainer trains a module (``training:`` of a model with ``trainer: torch``).
+
+    ``device``, ``batched`` and ``max_stack`` say how to run, not what to compute: they are not part of
+    a trial's key, so a study run batched on a GPU and one at a time on a CPU resumes into one store.
+    """
+
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: float = Field(1e-3, gt=0, description="learning rate")
+    momentum: float = Field(0.0, ge=0, lt=1, description="momentum of sgd")
+    weight_decay: float = Field(0.0, ge=0)
+    epochs: int = Field(20, ge=1, le=100_000)
+    batch_size: int = Field(64, ge=1)
+    schedule: Literal["constant", "cosine", "linear", "step"] = Field(
+        "constant", description="learning-rate schedule over epochs"
+    )
+    step_size: int = Field(10, ge=1, description="epochs between decays of schedule: step")
+    gamma: float = Field(0.1, gt=0, le=1, description="decay factor of schedule: step")
+    validation_fraction: float | None = Field(
+        None,
+        gt=0,
+        lt=0.9,
+        description="training rows held out per replicate for validation curves (0.1 with early_stopping)",
+    )
+    early_stopping: EarlyStoppingSpec | None = None
+    input_shape: list[int] | None = Field(None, min_length=1, description="shape of one row, e.g. [1, 8, 8] for images")
+    scale_target: bool = Field(True, description="standardise a regression target with the training rows' mean and sd")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    batched: bool = Field(True, description="train the replicates of an arm together as one stacked model")
+    max_stack: int | None = Field(None, ge=1, description="most replicates in one stack (default: all)")
+
+    @field_validator("input_shape")
+    @classmethod
+    def _positive_shape(cls, shape: list[int] | None) -> list[int] | None:
+        if shape is not None and any(size < 1 for size in shape):
+            raise ValueError(f"every size of input_shape must be >= 1; got {shape}")
+        return shape
+
+    @model_validator(mode="after")
+    def _stack_needs_batching(self) -> TrainingSpec:
+        if self.max_stack is not None and not self.batched:
+            raise FieldProblem(MSG_MAX_STACK_UNBATCHED, "max_stack")
+        return self
+
+    def resolved(self) -> dict[str, Any]:
+        """All settings as a JSON-safe dict, with the validation fraction early stopping implies."""
+        settings = self.model_dump(mode="json")
+        if self.early_stopping is not None and self.validation_fraction is None:
+            settings["validation_fraction"] = 0.1
+        return settings
+
+
 class ModelSpec(_Strict):
-    """One model: an estimator by import path, its parameters (lists are grids) and preprocessing."""
+    """One model: an estimator (or a torch module) by import path, its parameters (lists are grids) and
+    preprocessing."""
 
     name: str = Field(pattern=NAME_PATTERN)
-    estimator: str = Field(pattern=IMPORT_PATH_PATTERN, description="import path of a scikit-learn compatible class")
+    trainer: Literal["sklearn", "torch", "transformers"] = Field(
+        "sklearn", description="sklearn (estimator.fit), torch (rigorlab trains module:), transformers (text)"
+    )
+    estimator: str | None = Field(
+        None, pattern=IMPORT_PATH_PATTERN, description="import path of a scikit-learn compatible class"
+    )
+    module: str | None = Field(
+        None, pattern=IMPORT_PATH_PATTERN, description="import path of a torch.nn.Module class (trainer: torch)"
+    )
     params: dict[str, Any] = Field(
         default_factory=dict,
         description="constructor parameters; a list is a grid of values (wrap a literal list: [[64, 64]])",
     )
     preprocess: list[PreprocessStep] = Field(default_factory=list)
+    training: TrainingSpec | None = Field(None, description="optimizer, epochs, batch size... (trainer: torch)")
     timeout: float | None = Field(None, gt=0, description="seconds before a trial is stopped and stored as failed")
+
+    @model_validator(mode="after")
+    def _fields_fit_trainer(self) -> ModelSpec:
+        if self.trainer == "sklearn":
+            extra = [f for f in ("module", "training") if getattr(self, f) is not None]
+            if extra:
+                fields = " and ".join(f"{f}:" for f in extra)
+                raise FieldProblem(MSG_SKLEARN_ONLY_FIELDS.format(name=self.name, fields=fields), extra[0])
+            if self.estimator is None:
+                raise MissingField("estimator")
+            return self
+        if self.estimator is not None:
+            raise FieldProblem(MSG_TORCH_ESTIMATOR.format(name=self.name, trainer=self.trainer), "estimator")
+        if self.trainer == "torch" and self.module is None:
+            raise FieldProblem(MSG_NEEDS_MODULE.format(name=self.name, trainer=self.trainer), "module")
+        if self.trainer == "transformers" and self.preprocess:
+            raise FieldProblem(MSG_TEXT_PREPROCESS.format(name=self.name), "preprocess")
+        return self
+
+    @property
+    def is_torch(self) -> bool:
+        return self.trainer != "sklearn"
+
+    @property
+    def import_path(self) -> str:
+        """What is built for each trial: the estimator, or the torch module."""
+        if self.trainer == "sklearn":
+            assert self.estimator is not None
+            return self.estimator
+        return self.module or TEXT_CLASSIFIER
+
+    def training_settings(self) -> dict[str, Any]:
+        """The torch training settings with every default filled in."""
+        return (self.training or TrainingSpec()).resolved()
 
     @field_validator("params")
     @classmethod
@@ -241,6 +382,12 @@ class StudySpec(_Strict):
                     index = names.index(name, names.index(name) + 1)
                     raise FieldProblem(MSG_DUPLICATE_NAME.format(what=what, name=name), f"{what}s", index, "name")
                 seen.add(name)
+        if self.protocol.inner_folds is not None:
+            for index, model in enumerate(self.models):
+                if model.is_torch and model.grid:
+                    raise FieldProblem(
+                        MSG_TORCH_NESTED.format(name=model.name, trainer=model.trainer), "models", index, "params"
+                    )
         if self.primary_metric is not None and self.primary_metric not in self.metrics:
             raise FieldProblem(
                 MSG_PRIMARY_METRIC.format(metric=self.primary_metric, metrics=", ".join(self.metrics)),

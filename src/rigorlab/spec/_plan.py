@@ -25,6 +25,8 @@ __all__ = ["Arm", "Plan", "Seeds", "Trial", "build_plan", "derive_seeds", "expan
 
 # Bump when the meaning of a trial's inputs changes, so old results are not taken for new ones.
 TRIAL_FORMAT = 1
+# Training settings that say how to run, not what to compute; they are not part of a trial's key.
+RUN_OPTIONS = ("device", "batched", "max_stack")
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,9 @@ class Arm:
     """One model configuration under comparison.
 
     ``params`` are fixed constructor parameters; ``grid`` (non-empty only with nested selection)
-    maps parameters to the values an inner cross-validation chooses from.
+    maps parameters to the values an inner cross-validation chooses from. For torch models
+    (``trainer`` is ``torch`` or ``transformers``), ``estimator`` is the module's import path and
+    ``training`` holds every training setting.
     """
 
     name: str
@@ -79,10 +83,20 @@ class Arm:
     preprocess: Mapping[str, Mapping[str, Any]]
     timeout: float | None
     inner_folds: int | None
+    trainer: str = "sklearn"
+    training: Mapping[str, Any] | None = None
+
+    @property
+    def is_torch(self) -> bool:
+        return self.trainer != "sklearn"
 
     def config(self) -> dict[str, Any]:
-        """The resolved configuration (JSON-safe), part of every trial key."""
-        return {
+        """The resolved configuration (JSON-safe), part of every trial key.
+
+        How a torch model is run (device, batched, max_stack) is left out: it changes the speed,
+        not the numbers (see the equivalence tests), so it must not change the keys.
+        """
+        config = {
             "name": self.name,
             "model": self.model,
             "estimator": self.estimator,
@@ -91,6 +105,11 @@ class Arm:
             "preprocess": {k: dict(v) for k, v in self.preprocess.items()},
             "inner_folds": self.inner_folds if self.grid else None,
         }
+        if self.is_torch:
+            # Only torch arms carry these keys, so the keys of scikit-learn trials stay as they were.
+            config["trainer"] = self.trainer
+            config["training"] = {k: v for k, v in (self.training or {}).items() if k not in RUN_OPTIONS}
+        return config
 
 
 def expand_arms(spec: StudySpec) -> list[Arm]:
@@ -106,17 +125,21 @@ def expand_arms(spec: StudySpec) -> list[Arm]:
         timeout = model.timeout or spec.timeout
         preprocess = model.preprocess_options()
         grid = model.grid
+        torch_fields: dict[str, Any] = (
+            {"trainer": model.trainer, "training": model.training_settings()} if model.is_torch else {}
+        )
         if nested or not grid:
             arms.append(
                 Arm(
                     model.name,
                     model.name,
-                    model.estimator,
+                    model.import_path,
                     model.fixed_params,
                     grid if nested else {},
                     preprocess,
                     timeout,
                     spec.protocol.inner_folds if grid else None,
+                    **torch_fields,
                 )
             )
             continue
@@ -128,12 +151,13 @@ def expand_arms(spec: StudySpec) -> list[Arm]:
                 Arm(
                     f"{model.name}[{label}]",
                     model.name,
-                    model.estimator,
+                    model.import_path,
                     {**model.fixed_params, **point},
                     {},
                     preprocess,
                     timeout,
                     None,
+                    **torch_fields,
                 )
             )
     return arms

@@ -36,8 +36,8 @@ from ._bayes import (
 from ._cd_diagram import critical_difference_diagram, save_figure
 from ._common import SeedLike
 from ._compare import compare_study
-from ._from_store import compare_stored, declared_arms
 from ._examples import simulated_study_frame
+from ._from_store import compare_stored, declared_arms
 from ._intervals import (
     ARM_ESTIMATE_COLUMNS,
     Interval,

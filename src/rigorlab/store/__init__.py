@@ -2,7 +2,7 @@
 
 from rigorlab.store._artifacts import ArtifactStore
 from rigorlab.store._base import RunStore
-from rigorlab.store._records import CRASHED, DONE, FAILED, RUNNING, TrialResult
+from rigorlab.store._records import CRASHED, DONE, FAILED, RUNNING, TRIAL_COLUMNS, TrialResult
 from rigorlab.store._schema import SCHEMA_VERSION
 from rigorlab.store._sqlite import SQLiteStore, default_store_path, open_store
 from rigorlab.store._summary import replicate_scores, summarize
@@ -13,6 +13,7 @@ __all__ = [
     "FAILED",
     "RUNNING",
     "SCHEMA_VERSION",
+    "TRIAL_COLUMNS",
     "ArtifactStore",
     "RunStore",
     "SQLiteStore",

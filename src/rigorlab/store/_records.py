@@ -7,7 +7,28 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-__all__ = ["DONE", "FAILED", "RUNNING", "CRASHED", "TrialResult"]
+__all__ = ["CRASHED", "DONE", "FAILED", "RUNNING", "TRIAL_COLUMNS", "TrialResult"]
+
+# The columns of ``RunStore.trials()`` that describe a trial; every other column is a metric.
+TRIAL_COLUMNS = (
+    "key",
+    "arm",
+    "dataset",
+    "replicate",
+    "fold",
+    "status",
+    "source",
+    "n_train",
+    "n_test",
+    "fit_seconds",
+    "predict_seconds",
+    "error",
+    "started_at",
+    "finished_at",
+    "selected_params",
+    "environment",
+    "run_id",
+)
 
 DONE = "done"
 FAILED = "failed"

@@ -22,7 +22,7 @@ import numpy as np
 
 from rigorlab.errors import NotFoundError
 from rigorlab.store._base import RunStore
-from rigorlab.store._records import DONE, FAILED, TrialResult
+from rigorlab.store._records import DONE, FAILED, TRIAL_COLUMNS, TrialResult
 
 __all__ = ["CONTRACT", "StoreFactory"]
 
@@ -91,6 +91,8 @@ def check_trials_metrics_and_plan_scope(factory: StoreFactory) -> None:
         assert len(store.metrics("s", all_trials=True)) == 5
         trials = store.trials("s")
         assert list(trials.key) == ["k0", "k1"] and list(trials.accuracy) == [0.5, 0.75]
+        # every column is a trial column or a metric, so callers can tell them apart
+        assert set(trials.columns) == set(TRIAL_COLUMNS) | {"accuracy", "log_loss"}
 
 
 def check_done_is_immutable_and_failed_is_replaced(factory: StoreFactory) -> None:

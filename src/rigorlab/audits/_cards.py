@@ -1,0 +1,347 @@
+"""Model cards (one per arm and dataset) and datasheets (one per dataset), filled from the store.
+
+Everything measurable comes from stored records: the configuration and environment (provenance),
+metrics with 95% intervals over replicates, and the audits that ran. What only the author knows
+(intended use, how the data were collected) is left as a marked placeholder, never invented.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rigorlab.audits._records import json_safe
+from rigorlab.audits._views import (
+    current_audit_results,
+    explain_tables,
+    fairness_tables,
+    findings_table,
+    robustness_tables,
+    rows_of,
+)
+from rigorlab.store import RunStore
+
+__all__ = ["AUTHOR_PLACEHOLDER", "Card", "build_cards"]
+
+AUTHOR_PLACEHOLDER = "_To be written by the author._"
+KEY_PACKAGES = ("numpy", "pandas", "scikit-learn", "torch", "fairlearn", "shap")
+
+
+@dataclass(frozen=True)
+class Card:
+    """A model card or datasheet: ``fields`` (JSON-safe) and the same as Markdown."""
+
+    card: str
+    title: str
+    dataset: str
+    arm: str | None
+    fields: dict[str, Any] = field(default_factory=dict)
+    markdown: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "card": self.card,
+            "title": self.title,
+            "dataset": self.dataset,
+            "arm": self.arm,
+            "fields": self.fields,
+            "markdown": self.markdown,
+        }
+
+
+def _interval(estimate: float, low: float, high: float) -> str:
+    if not np.isfinite(low) or not np.isfinite(high):
+        return f"{estimate:.4f}"
+    return f"{estimate:.4f} [{low:.4f}, {high:.4f}]"
+
+
+def _metric_lines(metrics: pd.DataFrame) -> list[dict[str, Any]]:
+    from rigorlab.stats import mean_interval
+
+    lines = []
+    for metric, group in metrics.groupby("metric", sort=True):
+        per_replicate = group.groupby("replicate")["value"].mean().dropna().to_numpy(dtype=float)
+        if len(per_replicate):
+            interval = mean_interval(per_replicate)
+            lines.append(
+                {
+                    "metric": metric,
+                    "estimate": interval.estimate,
+                    "low": interval.low,
+                    "high": interval.high,
+                    "replicates": len(per_replicate),
+                }
+            )
+    return lines
+
+
+def _section(title: str, lines: list[str]) -> str:
+    return f"## {title}\n\n" + ("\n".join(lines) if lines else "_No stored results._") + "\n"
+
+
+def _findings_lines(findings: pd.DataFrame) -> list[str]:
+    return [
+        f"- **{r.severity}** ({r.kind}, {r.check}): {r.message}"
+        + (f" (in {r.count} trials)" if r.count and r.count > 1 and r.kind != "data" else "")
+        for r in rows_of(findings)
+    ]
+
+
+def _model_card(
+    study: dict[str, Any],
+    arm: str,
+    dataset: dict[str, Any],
+    trials: pd.DataFrame,
+    metrics: pd.DataFrame,
+    provenance: dict[str, Any],
+    audits: dict[str, Any],
+) -> Card:
+    config = provenance["config"]
+    spec = study.get("spec") or {}
+    protocol = spec.get("protocol", {})
+    packages = (provenance.get("environment") or {}).get("packages", {})
+    selected = [json.loads(s) for s in trials["selected_params"].dropna()] if "selected_params" in trials else []
+    metric_lines = _metric_lines(metrics)
+    fields: dict[str, Any] = {
+        "study": study["name"],
+        "question": study.get("question", ""),
+        "arm": arm,
+        "estimator": config.get("estimator"),
+        "params": config.get("params", {}),
+        "grid": config.get("grid", {}),
+        "selected_params": selected,
+        "preprocess": config.get("preprocess", {}),
+        "dataset": dataset["name"],
+        "dataset_fingerprint": dataset["fingerprint"],
+        "protocol": protocol,
+        "replicates": int(trials["replicate"].nunique()),
+        "trials": len(trials),
+        "n_train_mean": float(trials["n_train"].mean()),
+        "n_test_mean": float(trials["n_test"].mean()),
+        "fit_seconds_mean": float(trials["fit_seconds"].mean()),
+        "metrics": metric_lines,
+        "environment": {
+            "python": (provenance.get("environment") or {}).get("python"),
+            **{p: packages[p] for p in KEY_PACKAGES if p in packages},
+        },
+        "intended_use": None,
+        **audits,
+    }
+    summary = dataset["summary"]
+    markdown = [
+        f"# Model card: {arm} on {dataset['name']}\n",
+        f"Study **{study['name']}**" + (f": {study['question']}" if study.get("question") else "") + "\n",
+    ]
+    markdown.append(
+        _section(
+            "Model details",
+            [
+                f"- Estimator: `{config.get('estimator')}`",
+                f"- Parameters: `{json.dumps(config.get('params', {}), default=str)}`",
+                f"- Preprocessing (fit on training rows only): {', '.join(config.get('preprocess', {})) or 'none'}",
+                *(
+                    [
+                        f"- Hyperparameters selected by {config.get('inner_folds')}-fold inner CV from "
+                        f"`{json.dumps(config['grid'], default=str)}`; chosen per trial: "
+                        f"`{json.dumps(selected[:5], default=str)}`" + (" ..." if len(selected) > 5 else "")
+                    ]
+                    if config.get("grid")
+                    else []
+                ),
+                f"- Environment: Python {fields['environment'].get('python')}, "
+                + ", ".join(f"{p} {packages[p]}" for p in KEY_PACKAGES if p in packages),
+            ],
+        )
+    )
+    markdown.append(
+        _section(
+            "Intended use",
+            [AUTHOR_PLACEHOLDER + " Who should use this model, for what, and which uses are out of scope."],
+        )
+    )
+    markdown.append(
+        _section(
+            "Training and evaluation data",
+            [
+                f"- Dataset `{dataset['name']}` ({summary.get('rows')} rows, {summary.get('columns')} features, "
+                f"{summary.get('task')}; target `{summary.get('target')}`), "
+                f"fingerprint `{dataset['fingerprint'][:16]}`",
+                f"- Protocol: {protocol.get('kind', '?')}, {fields['replicates']} replicate(s), {len(trials)} "
+                f"trial(s); on average {fields['n_train_mean']:.0f} training and {fields['n_test_mean']:.0f} test rows",
+            ],
+        )
+    )
+    markdown.append(
+        _section(
+            f"Metrics (mean and 95% t interval over {fields['replicates']} replicates)",
+            [
+                "| metric | estimate [95% interval] |",
+                "|---|---|",
+                *(f"| {m['metric']} | {_interval(m['estimate'], m['low'], m['high'])} |" for m in metric_lines),
+            ],
+        )
+    )
+    for title, lines in audits.pop("_sections"):
+        markdown.append(_section(title, lines))
+    fields.pop("_sections", None)
+    return Card(
+        "model_card",
+        f"Model card: {arm} on {dataset['name']}",
+        dataset["name"],
+        arm,
+        json_safe(fields),
+        "\n".join(markdown),
+    )
+
+
+def _audit_sections(results: pd.DataFrame, arm: str, dataset: str, baseline: str | None) -> dict[str, Any]:
+    mine = (
+        results[(results["dataset"] == dataset) & ((results["arm"] == arm) | results["arm"].isna())]
+        if not results.empty
+        else results
+    )
+    sections: list[tuple[str, list[str]]] = []
+    fields: dict[str, Any] = {}
+    fairness = fairness_tables(
+        results[results["dataset"] == dataset] if not results.empty else results, baseline=baseline
+    )
+    disparity = fairness["disparity_summary"]
+    disparity = disparity[disparity["arm"] == arm] if not disparity.empty else disparity
+    if not disparity.empty:
+        fields["fairness"] = disparity.drop(columns=["arm", "dataset"]).to_dict("records")
+        lines = [
+            f"- {r.attribute}: {r.metric.replace('_', ' ')} {_interval(r.estimate, r.low, r.high)}"
+            for r in rows_of(disparity)
+        ]
+        comparison = fairness["comparison"]
+        comparison = comparison[comparison["arm"] == arm] if not comparison.empty else comparison
+        lines += [
+            f"- Compared with {r.baseline} on {r.attribute} ({r.metric.replace('_', ' ')}): {r.verdict}"
+            for r in rows_of(comparison)
+        ]
+        sections.append(("Fairness (mean and 95% interval over replicates)", lines))
+    robustness = robustness_tables(mine)["perturbation_summary"]
+    if not robustness.empty:
+        fields["robustness"] = robustness.drop(columns=["arm", "dataset"]).to_dict("records")
+        sections.append(
+            (
+                "Robustness",
+                [
+                    f"- {r.perturbation.replace('_', ' ')} at strength {r.strength:g}: "
+                    f"{_interval(r.estimate, r.low, r.high)}"
+                    for r in rows_of(robustness)
+                ],
+            )
+        )
+    explain = explain_tables(mine)
+    importance = explain["importance_summary"]
+    if not importance.empty:
+        top = importance[importance["method"] == "permutation"].sort_values("rank").head(5)
+        fields["top_features"] = top["feature"].tolist()
+        stability = explain["stability"]
+        lines = [f"- {r.feature}: permutation importance {_interval(r.estimate, r.low, r.high)}" for r in rows_of(top)]
+        lines += [
+            f"- Ranking stability across replicates ({r.method}): mean Spearman {r.mean_spearman:.2f}"
+            for r in rows_of(stability)
+            if np.isfinite(r.mean_spearman)
+        ]
+        sections.append(("Explanations (most important features)", lines))
+    findings = findings_table(mine)
+    findings = findings[findings["severity"] != "info"]
+    fields["findings"] = findings.to_dict("records")
+    sections.append(
+        (
+            "Caveats and audit findings",
+            _findings_lines(findings) or ["- No warning or severe finding in the audits that ran."],
+        )
+    )
+    fields["_sections"] = sections
+    return fields
+
+
+def _datasheet(study: dict[str, Any], dataset: dict[str, Any], results: pd.DataFrame) -> Card:
+    summary = dataset["summary"]
+    data = (
+        results[(results["kind"] == "data") & (results["dataset"] == dataset["name"])] if not results.empty else results
+    )
+    findings = findings_table(data, per_trial=True)
+    fields = {
+        "dataset": dataset["name"],
+        "fingerprint": dataset["fingerprint"],
+        **summary,
+        "findings": findings.to_dict("records"),
+        "motivation": None,
+        "collection_process": None,
+    }
+    source = summary.get("source") or {}
+    markdown = [f"# Datasheet: {dataset['name']}\n", f"Used by study **{study['name']}**.\n"]
+    markdown.append(
+        _section("Motivation", [AUTHOR_PLACEHOLDER + " Why the data were collected, by whom, and who funded it."])
+    )
+    markdown.append(
+        _section(
+            "Composition",
+            [
+                f"- {summary.get('rows')} rows, {summary.get('columns')} feature columns "
+                f"({summary.get('numeric_columns')} numeric, {summary.get('categorical_columns')} categorical); "
+                f"task: {summary.get('task')}, target `{summary.get('target')}`",
+                f"- Class balance: {json.dumps(summary.get('class_balance'))}"
+                if summary.get("class_balance")
+                else "- Regression target",
+                f"- Missing values: {summary.get('missing_values')}",
+                f"- Sensitive columns: {', '.join(summary.get('sensitive') or []) or 'none declared'}",
+                f"- Content fingerprint (sha256): `{dataset['fingerprint']}`",
+            ],
+        )
+    )
+    markdown.append(
+        _section(
+            "Collection process",
+            [AUTHOR_PLACEHOLDER + " How, when and from whom the rows were collected; consent and licence."],
+        )
+    )
+    markdown.append(_section("Source", [f"- {k}: `{v}`" for k, v in source.items()]))
+    markdown.append(
+        _section(
+            "Data audit findings",
+            _findings_lines(findings)
+            or (
+                ["- The data audit found nothing."]
+                if not data.empty
+                else ["_The data audit has not run: rigorlab audit STUDY --only data._"]
+            ),
+        )
+    )
+    return Card(
+        "datasheet", f"Datasheet: {dataset['name']}", dataset["name"], None, json_safe(fields), "\n".join(markdown)
+    )
+
+
+def build_cards(store: RunStore, study: str) -> list[Card]:
+    """Every model card (arm x dataset with finished trials) and datasheet of a study.
+
+    Examples
+    --------
+    >>> cards = build_cards(open_store(), "arrests")  # doctest: +SKIP
+    >>> print(cards[0].markdown)  # doctest: +SKIP
+    """
+    info = store.study_info(study)
+    results = current_audit_results(store, study)
+    metrics = store.metrics(study)
+    trials = store.trials(study, status="done")
+    cards: list[Card] = []
+    datasets = store.datasets(study)
+    for dataset in [{str(k): v for k, v in record.items()} for record in datasets.to_dict("records")]:
+        cards.append(_datasheet(info, dataset, results))
+        on_dataset = trials[trials["dataset"] == dataset["name"]] if not trials.empty else trials
+        for arm in sorted(on_dataset["arm"].unique()) if not on_dataset.empty else []:
+            arm_trials = on_dataset[on_dataset["arm"] == arm]
+            provenance = store.provenance(study, str(arm_trials["key"].iloc[0]))
+            arm_metrics = metrics[(metrics["arm"] == arm) & (metrics["dataset"] == dataset["name"])]
+            audits = _audit_sections(results, arm, dataset["name"], info.get("baseline"))
+            cards.append(_model_card(info, arm, dataset, arm_trials, arm_metrics, provenance, audits))
+    return cards

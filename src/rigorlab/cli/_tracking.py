@@ -1,0 +1,97 @@
+"""Commands that move runs between rigorlab and other trackers: ``import mlflow``, ``export mlflow``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rigorlab.cli._app import StoreOption, app, console, handles_errors
+
+import_app = typer.Typer(help="Bring runs from another tracker into the store.", no_args_is_help=True)
+export_app = typer.Typer(help="Write a study's trials to another tracker.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+
+
+@import_app.command("mlflow")
+@handles_errors
+def import_mlflow(
+    source: Annotated[
+        str, typer.Argument(help="An MLflow file store folder (mlruns), an MLflow SQLite file, or a tracking URI.")
+    ],
+    store: StoreOption = None,
+    experiment: Annotated[
+        list[str] | None, typer.Option("--experiment", "-e", help="Only this experiment (repeatable).")
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option(help="Import into this study (one experiment; default: the experiment's name).")
+    ] = None,
+    arm: Annotated[
+        str | None, typer.Option(help="The param or tag naming each run's arm (default: tag rigorlab.arm, run name).")
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="The param or tag naming the dataset (default: tag rigorlab.dataset, input).")
+    ] = None,
+    replicate: Annotated[
+        str | None,
+        typer.Option(help="The param or tag holding the replicate, e.g. seed (default: order by start time)."),
+    ] = None,
+    artifacts: Annotated[bool, typer.Option("--artifacts/--no-artifacts", help="Copy the runs' artifacts.")] = True,
+) -> None:
+    """Import the runs of an MLflow tracking store; each experiment becomes a study."""
+    from rigorlab.tracking import import_mlflow as run_import
+
+    summary = run_import(
+        source,
+        store=store,
+        experiments=experiment,
+        study=study,
+        arm=arm,
+        dataset=dataset,
+        replicate=replicate,
+        artifacts=artifacts,
+    )
+    studies = ", ".join(f"{name} ({count})" for name, count in summary.imported.items()) or "none"
+    console.print(
+        f"Imported {summary.total} run(s) from {summary.source} into {summary.store}: {studies}; "
+        f"{summary.failed} of them failed in MLflow, {summary.files} artifact file(s) copied."
+    )
+    if summary.already_stored:
+        console.print(f"{summary.already_stored} run(s) were already in the store and were left as they are.")
+    if summary.still_running:
+        console.print(f"{summary.still_running} run(s) still running in MLflow were skipped; import again later.")
+    if summary.single_run_arms:
+        console.print(
+            f"{summary.single_run_arms} arm(s) have a single run, so nothing can be compared for them: name the "
+            "arm with --arm PARAM (e.g. --arm model) and the replicate with --replicate PARAM (e.g. --replicate seed).",
+            style="yellow",
+        )
+    for name in summary.imported:
+        console.print(f"Next: rigorlab show {name}" + (f" --store {store}" if store else ""))
+
+
+@export_app.command("mlflow")
+@handles_errors
+def export_mlflow(
+    study: Annotated[str, typer.Argument(help="The study to export.")],
+    destination: Annotated[
+        str, typer.Argument(help="An MLflow SQLite file (mlflow.db), a file store folder, or a tracking URI.")
+    ],
+    store: StoreOption = None,
+    experiment: Annotated[str | None, typer.Option(help="The MLflow experiment (default: the study's name).")] = None,
+    artifacts: Annotated[
+        bool, typer.Option("--artifacts/--no-artifacts", help="Write provenance and files as artifacts.")
+    ] = True,
+) -> None:
+    """Write a study's trials to an MLflow store, one run per trial (again: only new trials)."""
+    from rigorlab.tracking import export_mlflow as run_export
+
+    summary = run_export(study, destination, store=store, experiment=experiment, artifacts=artifacts)
+    console.print(
+        f"Exported {summary.exported} trial(s) of study {summary.study} to MLflow experiment "
+        f"'{summary.experiment}' at {summary.destination}"
+        + (f"; {summary.already_there} were there already" if summary.already_there else "")
+        + (f"; {summary.still_running} still running were skipped" if summary.still_running else "")
+        + "."
+    )
