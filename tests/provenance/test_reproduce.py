@@ -27,7 +27,7 @@ from rigorlab.provenance._rebuild import (
 )
 from rigorlab.provenance._reproduce import MSG_NO_EXPLANATION
 from rigorlab.store import TrialResult
-from rigorlab.store._sqlite import MSG_UNKNOWN_TRIAL
+from rigorlab.store._sqlite_base import MSG_UNKNOWN_TRIAL
 from tests.provenance.conftest import TRIALS, VERIFY_STUDY
 
 ROOT = Path(__file__).resolve().parents[2]

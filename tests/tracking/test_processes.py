@@ -17,7 +17,7 @@ import pytest
 
 from rigorlab.provenance import capture_environment
 from rigorlab.store import open_store
-from rigorlab.store._sqlite import MSG_PROCESS_GONE
+from rigorlab.store._sqlite_base import MSG_PROCESS_GONE
 from rigorlab.tracking import track
 from rigorlab.tracking._messages import MSG_EXIT_WHILE_OPEN, MSG_INTERRUPTED, MSG_STOPPED_BY_SIGNAL
 from tests.tracking.worker import value
