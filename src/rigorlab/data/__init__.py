@@ -1,6 +1,6 @@
 """Dataset sources, content fingerprints and train/test protocols."""
 
 from rigorlab.data._protocols import Split, make_splits
-from rigorlab.data._sources import Dataset, fingerprint_frame, load_dataset
+from rigorlab.data._sources import Dataset, file_sha256, fingerprint_frame, load_dataset
 
-__all__ = ["Dataset", "Split", "fingerprint_frame", "load_dataset", "make_splits"]
+__all__ = ["Dataset", "Split", "file_sha256", "fingerprint_frame", "load_dataset", "make_splits"]

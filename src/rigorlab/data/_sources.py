@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from rigorlab.errors import DataError
 from rigorlab.spec._model import BUILTIN_DATASETS, DatasetSpec, import_path_parts
 
-__all__ = ["Dataset", "fingerprint_frame", "load_dataset"]
+__all__ = ["Dataset", "file_sha256", "fingerprint_frame", "load_dataset"]
 
 MSG_FILE_MISSING = (
     "Dataset '{name}': the file {path} does not exist ({where}). The path is relative to the study file's "
@@ -134,7 +134,8 @@ def fingerprint_frame(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -179,7 +180,7 @@ def _load_file(spec: DatasetSpec, base_dir: Path, where: str) -> tuple[pd.DataFr
         "kind": "file",
         "path": str(spec.path),
         "resolved": str(path.resolve()),
-        "sha256": _file_sha256(path),
+        "sha256": file_sha256(path),
     }
 
 
@@ -207,7 +208,7 @@ def _load_package_file(spec: DatasetSpec, where: str) -> tuple[pd.DataFrame, dic
         )
     with importlib.resources.as_file(resource) as real_path:
         frame = _read_table(Path(real_path), spec.name, where)
-        sha = _file_sha256(Path(real_path))
+        sha = file_sha256(Path(real_path))
     # The import name (sklego) and the distribution name (scikit-lego) can differ.
     top_level = spec.package.split(".")[0]
     distributions = importlib.metadata.packages_distributions().get(top_level, [top_level])

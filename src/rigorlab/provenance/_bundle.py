@@ -9,7 +9,6 @@ every file with its sha256: a damaged bundle is refused, never half-read.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import importlib.util
 import json
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rigorlab.data import file_sha256
 from rigorlab.errors import DataError, InputError, SchemaVersionError
 from rigorlab.provenance._capture import now_iso
 from rigorlab.provenance._verification import ReproductionReport, TrialVerification
@@ -109,14 +109,6 @@ class OpenedBundle:
     store_path: Path
     study_file: Path | None
     data_files: dict[str, Path]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -265,7 +257,7 @@ def _stage(store: RunStore, study: str, root: Path, with_data: bool) -> tuple[in
             not_bundled[name] = str(reason)
             continue
         recorded = (summary.get("source") or {}).get("sha256")
-        found = _sha256(path)
+        found = file_sha256(path)
         if recorded and found != recorded:
             raise DataError(
                 MSG_DATA_FILE_CHANGED.format(name=name, path=path, found=found[:16], recorded=str(recorded)[:16])
@@ -279,7 +271,7 @@ def _stage(store: RunStore, study: str, root: Path, with_data: bool) -> tuple[in
         README.format(study=study, created_at=created_at, version=__version__, name=f"{root.name}.tar.gz"),
         encoding="utf-8",
     )
-    files = {p.relative_to(root).as_posix(): _sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
+    files = {p.relative_to(root).as_posix(): file_sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
     _write_json(
         root / MANIFEST,
         {
@@ -416,7 +408,7 @@ def open_bundle(path: str | Path, into: str | Path) -> OpenedBundle:
         file = root / member
         if not file.is_file():
             raise _corrupt(path, f"{member} is listed in its manifest but missing")
-        if _sha256(file) != checksum:
+        if file_sha256(file) != checksum:
             raise InputError(MSG_BUNDLE_FILE_CHANGED.format(path=path, member=member))
     data_files = {
         name: root / entry["file"]
