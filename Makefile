@@ -48,9 +48,12 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
+	$(MAKE) lint
 
+# Style and types are part of the test: ruff (E, F, I, B, UP, SIM, C4, NPY) and mypy --strict on src/.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -46,6 +46,9 @@ class Exploding(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         raise RuntimeError(self.message)
 
+    def predict_proba(self, X):  # never reached: fit fails first
+        raise RuntimeError(self.message)
+
 
 class Sleepy(ClassifierMixin, BaseEstimator):
     def __init__(self, seconds=0.05):
@@ -67,6 +70,9 @@ class Sleepy(ClassifierMixin, BaseEstimator):
 class Crashing(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):
         os._exit(3)
+
+    def predict_proba(self, X):  # never reached: fit ends the process
+        raise RuntimeError("unreachable")
 
 
 class NoOp(ClassifierMixin, BaseEstimator):

@@ -14,6 +14,7 @@ from rigorlab.audits import (
     AUTHOR_PLACEHOLDER,
     RefitMismatchError,
     audit_figures,
+    audit_overview,
     audit_study,
     audit_tables,
     check_refit,
@@ -32,6 +33,14 @@ from rigorlab.store import open_store
 from tests.audits.conftest import FAST_OPTIONS
 
 STUDY = "arrests-audit"
+
+
+def study_splits_of(path):
+    from rigorlab.audits import study_splits
+
+    with open_store(path, read_only=True) as store:
+        return study_splits(store, STUDY)
+
 
 PLANTED_STUDY = """\
 study: planted
@@ -134,8 +143,9 @@ def test_every_audit_runs_is_stored_and_resumes(arrests_study):
     fairness = audit_tables(results, "fairness", baseline="logreg")
     comparison = fairness["comparison"]
     assert set(comparison["attribute"]) == {"colour", "sex", "citizen", "colour & sex & citizen"}
-    assert list(comparison.columns) == ["dataset", "attribute", "metric", *COMPARISON_COLUMNS]
+    assert list(comparison.columns) == ["dataset", "attribute", "metric", *COMPARISON_COLUMNS, "holm_family"]
     assert set(comparison["arm"]) == {"forest"} and (comparison["n_replicates"] == 2).all()
+    assert (comparison["holm_family"] == len(comparison)).all()  # one family: every attribute and metric
     summary_rows = fairness["group_summary"]
     assert (summary_rows["replicates"] == 2).all() and set(summary_rows["arm"]) == {"logreg", "forest"}
 
@@ -161,6 +171,20 @@ def test_every_audit_runs_is_stored_and_resumes(arrests_study):
             figure.savefig(store_path.parent / f"{kind}.png")
     findings = findings_table(results)
     assert list(findings["severity"]) == sorted(findings["severity"], key=["severe", "warning", "info"].index)
+
+    overview = audit_overview(results, baseline="logreg", splits=study_splits_of(store_path))
+    assert set(overview) == {"data", "fairness", "robustness", "explain", "cards"}
+    fairness_rows = overview["fairness"]
+    assert len(fairness_rows) == 2 * 2 and set(fairness_rows["vs_baseline"]) >= {"(baseline)"}
+    assert (fairness_rows["low"] <= fairness_rows["estimate"]).all()
+    drops = overview["robustness"]
+    # The largest strength of each perturbation in FAST_OPTIONS.
+    assert dict(zip(drops["perturbation"], drops["strength"], strict=True)) == {
+        "gaussian_noise": 0.5,
+        "category_swap": 0.25,
+    }
+    assert (drops["drop"] - (drops["clean"] - drops["score"])).abs().max() < 1e-12
+    assert overview["explain"]["top_features"].str.count(",").max() == 2  # three features
 
 
 @pytest.mark.slow
@@ -271,20 +295,14 @@ def test_store_keeps_finished_audit_results_and_replaces_failed_ones(arrests_stu
         assert isinstance(store.audit_results(STUDY, kind="fairness"), pd.DataFrame)
 
 
-def test_refit_audits_of_torch_arms_are_skipped_with_a_message(breast_cancer_frame):
+def test_an_audit_given_another_dataset_fails_with_a_message(breast_cancer_frame):
     from rigorlab.audits import AuditTask, TrialInputs, run_audit_task
     from tests.audits.conftest import make_dataset
 
     dataset = make_dataset(breast_cancer_frame, "target", name="cancer")
     rows = np.arange(dataset.n_rows)
     predictions = {"test_index": rows, "y_true": dataset.target, "y_pred": dataset.target, "classes": np.array([0, 1])}
-    config = {"estimator": "rigorlab_examples.nets:MLP", "trainer": "torch", "params": {}}
-    trial = TrialInputs("c" * 32, "mlp", 0, 0, config, {"init": 1, "data_order": 2}, None, rows, rows, predictions)
-    task = AuditTask("d" * 32, "explain", "s", "cancer", dataset.fingerprint, 0, trial=trial)
-    result = run_audit_task(task, dataset)
-    assert (result.status, result.message) == (
-        "skipped",
-        msg.REFIT_TORCH.format(kind="explain", arm="mlp", trainer="torch"),
-    )
+    config = {"estimator": "sklearn.linear_model.LogisticRegression", "params": {}}
+    trial = TrialInputs("c" * 32, "logreg", 0, 0, config, {"init": 1, "data_order": 2}, None, rows, rows, predictions)
     wrong = run_audit_task(AuditTask("e" * 32, "explain", "s", "cancer", "0" * 64, 0, trial=trial), dataset)
     assert wrong.status == "failed" and "sent the wrong dataset" in wrong.error

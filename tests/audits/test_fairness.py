@@ -163,16 +163,61 @@ def test_multiclass_reports_accuracy_per_group():
     result, findings, notes, _ = audit_fairness(dataset, trial_of(dataset.target, y_pred, [0, 1, 2], rows))
     assert msg.MULTICLASS_PARITY.format(dataset="wine", classes=3) in notes
     group = result["attributes"][0]["groups"][0]
-    assert set(group) == {"group", "rows", "accuracy", "error_rate"} and result["attributes"][0]["disparities"] == {}
+    assert set(group) == {"group", "rows", "too_small", "accuracy", "error_rate"}
+    assert result["attributes"][0]["disparities"] == {}
     assert findings == []
 
 
-def test_disparity_findings_use_the_documented_thresholds():
+def test_small_groups_and_rates_over_few_rows_stay_out_of_the_disparities():
+    """Two large groups predicted perfectly and a group of two rows predicted wrongly: with the
+    minimum the two rows are reported (marked, without an interval) but do not make a disparity of 1;
+    a large group with few negatives keeps its false positive rate out of the comparison too."""
+    y_true = np.array([1, 0] * 50 + [1, 0] * 50 + [1, 0])
+    group = np.array(["A"] * 100 + ["B"] * 100 + ["C"] * 2)
+    y_pred = np.where(group == "C", 1 - y_true, y_true)
+    every, _ = group_metrics(y_true, y_pred, {"g": group}, n_boot=50, min_group_rows=1)
+    assert every[0]["disparities"]["equalized_odds_difference"]["value"] == 1.0  # fairlearn's definition
+    attributes, notes = group_metrics(y_true, y_pred, {"g": group}, n_boot=50, min_group_rows=30)
+    record = attributes[0]
+    assert record["disparities"]["equalized_odds_difference"]["value"] == 0.0
+    assert record["groups_compared"] == 2
+    small = {g["group"]: g for g in record["groups"]}["C"]
+    assert (
+        small["too_small"]
+        and small["rows"] == 2
+        and small["true_positive_rate"]
+        == {
+            "value": 0.0,
+            "low": None,
+            "high": None,
+            "n": 1,
+        }
+    )
+    assert msg.SMALL_GROUP.format(group="C", attribute="g", rows=2, minimum=30) in notes
+
+    # Group D: 100 rows but 4 negatives, all predicted positive (FPR 1 over 4 rows): not compared.
+    y_true = np.array([1, 0] * 100 + [1] * 96 + [0] * 4)
+    group = np.array(["A"] * 100 + ["B"] * 100 + ["D"] * 100)
+    y_pred = np.where(group == "D", 1, y_true)
+    attributes, _ = group_metrics(y_true, y_pred, {"g": group}, n_boot=50, min_group_rows=30)
+    entry = {g["group"]: g for g in attributes[0]["groups"]}["D"]
+    assert not entry["too_small"] and entry["false_positive_rate"]["n"] == 4
+    assert entry["false_positive_rate"]["low"] is None and entry["true_positive_rate"]["low"] is not None
+    assert attributes[0]["disparities"]["equalized_odds_difference"]["value"] == 0.0
+
+    # With one group left there is nothing to compare.
+    one, notes = group_metrics(y_true[:202], y_pred[:202], {"g": np.array(["A"] * 200 + ["C"] * 2)}, n_boot=20)
+    assert one[0]["disparities"]["equalized_odds_difference"]["value"] is None
+    assert msg.TOO_FEW_GROUPS.format(attribute="g", compared=1, minimum=30) in notes
+
+
+def test_one_trial_makes_no_finding():
+    """A single fold's disparity is noisy: findings are judged over an arm's trials (test_fairness_findings)."""
     y_true = np.array([1, 0] * 100)
     sex = np.array(["F"] * 100 + ["M"] * 100)
     y_pred = np.where(sex == "F", y_true, 1)  # M is always selected: parity ratio 0.5 / 1.0
     dataset = make_dataset(pd.DataFrame({"x": np.arange(200), "y": y_true, "sex": sex}), "y", sensitive=("sex",))
-    _, findings, _, _ = audit_fairness(dataset, trial_of(y_true, y_pred, [0, 1], np.arange(200)), seed=0)
-    checks = {f.check: f for f in findings}
-    assert checks["demographic_parity"].severity == "warning" and checks["demographic_parity"].value == 0.5
-    assert checks["equalized_odds"].severity == "severe" and checks["equalized_odds"].value == 1.0
+    result, findings, _, _ = audit_fairness(dataset, trial_of(y_true, y_pred, [0, 1], np.arange(200)), seed=0)
+    assert findings == [] and result is not None
+    assert result["attributes"][0]["disparities"]["demographic_parity_ratio"]["value"] == 0.5
+    assert result["min_group_rows"] == 30

@@ -58,3 +58,11 @@ def test_directions_and_names():
     assert {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss", "brier", "r2", "mae", "rmse"} <= set(
         METRICS
     )
+
+
+def test_a_qualified_metric_keeps_its_base_metrics_direction_and_range():
+    from rigorlab.models._metrics import metric_bounds, metric_direction
+
+    assert metric_direction("log_loss@in_distribution").higher_is_better is False
+    assert metric_direction("accuracy@in_distribution").higher_is_better is True
+    assert metric_bounds("accuracy@in_distribution") == (0.0, 1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import sqlite3
 import sys
@@ -235,3 +236,12 @@ def test_the_studys_own_modules_travel_in_the_bundle(tmp_path, monkeypatch):
     monkeypatch.chdir(reader)
     report = reproduce_bundle(tmp_path / "own.tar.gz", jobs=1)
     assert report.counts() == {"identical": 3}
+
+
+def test_the_bundle_names_itself_and_is_readable_by_others(bundled):
+    with tarfile.open(bundled) as archive:
+        readme = archive.extractfile("verify-bundle/README.md").read().decode()  # type: ignore[union-attr]
+    assert "rigorlab reproduce verify.tar.gz" in readme
+    mask = os.umask(0)
+    os.umask(mask)
+    assert bundled.stat().st_mode & 0o777 == 0o666 & ~mask

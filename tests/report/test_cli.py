@@ -36,10 +36,11 @@ def test_report_writes_the_chosen_format(report_store, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert (
-        "Report of study reportable: 3 arms x 2 datasets, 36 of 54 planned trials finished; metrics accuracy, roc_auc."
-        in result.output
+        "Report of study reportable: 3 arms x 2 datasets, 36 of 54 planned trials finished; metrics accuracy, roc_auc "
+        "(primary accuracy, baseline logreg)." in result.output
     )
-    assert f"Wrote {out}/: report.md and 6 figures" in result.output
+    # Scores and differences for both metrics asked for; no critical-difference diagram from 2 datasets.
+    assert f"Wrote {out}/: report.md and 4 figures" in result.output
     assert "18 of 54 stored trials did not finish" in result.output
     assert sorted(p.name for p in out.iterdir()) == [".rigorlab-report", "figures", "report.md"]
     assert store_bytes(report_store) == before

@@ -130,6 +130,8 @@ def test_methods_are_written_from_the_store(data):
     assert "maximising accuracy" in models and "selected: iris: C:" in models
     assert "Nadeau-Bengio corrected resampled t-test" in methods["Statistical analysis"]
     assert "Holm's correction" in methods["Statistical analysis"]
+    statistics = methods["Statistical analysis"]
+    assert "seed 0)" in statistics and "Bonferroni level alpha/m" in statistics
     assert "Python 3." in methods["Hardware and software"] and "scikit-learn" in methods["Hardware and software"]
     assert "The 36 finished trials took" in methods["Compute"] and "18 trials did not finish" in methods["Compute"]
     assert "outside a git work tree" in methods["Code"]
@@ -142,13 +144,25 @@ def test_methods_are_written_from_the_store(data):
     assert len(data.environment_table) == 1 and data.environment_table["Python"].iloc[0].startswith("3.")
 
 
+def test_the_stated_seed_and_confidence_are_the_ones_used(synthetic_store):
+    """The review: the methods always said "seed 0" and the curves' caption always "95%"."""
+    with open_store(synthetic_store, read_only=True) as store:
+        data = build_report(store, "synthetic", n_resamples=200, seed=11, confidence=0.9)
+    methods = {paragraph.title: paragraph.text for paragraph in data.methods}
+    assert "200 bootstrap resamples where a bootstrap is used, seed 11)" in methods["Statistical analysis"]
+    assert "90%" in methods["Statistical analysis"]
+    curves = [figure for figure in data.figures if figure.kind == "curves"]
+    assert curves and all("90% Student-t interval" in figure.caption for figure in curves)
+    assert all("95%" not in figure.caption for figure in data.figures)
+
+
 def test_checklist_answers_from_the_store(data):
     items = {item.topic: item for item in data.checklist}
     assert {item.item for item in data.checklist} == {4, 5, 6, 7, 8, 12}
     assert items["Random seeds"].status == "yes"
     assert items["Data availability"].status == "yes"
     assert items["Hyperparameters and their selection"].status == "yes"
-    assert items["Error bars"].status == "yes" and "3+ replicates" in items["Error bars"].answer
+    assert items["Error bars"].status == "yes" and "3 or more replicates" in items["Error bars"].answer
     assert items["Code availability"].status == "missing" and "git" in items["Code availability"].remedy
     assert items["Licenses of datasets"].status == "missing" and "iris, wine" in items["Licenses of datasets"].remedy
     assert items["Compute hardware"].status == "yes"

@@ -65,7 +65,8 @@ def test_verification_marks_count_the_latest_verdicts(data):
 def test_differences_in_provenance_are_caveats(data):
     texts = [caveat.text for caveat in data.caveats if caveat.topic == "provenance"]
     assert any(
-        t.startswith("The results were produced with different numpy: 2.0.0") and "2.1.0 (" in t and "1 run)" in t for t in texts
+        t.startswith("The results were produced with different numpy: 2.0.0") and "2.1.0 (" in t and "1 run)" in t
+        for t in texts
     )
     assert any("different GPU: NVIDIA H100 80GB HBM3" in t and "NVIDIA A100-SXM4-80GB" in t for t in texts)
     assert "The results come from 2 git commits: aaaaaaaaaaaa, bbbbbbbbbbbb." in texts
@@ -119,7 +120,10 @@ def test_a_tracked_study_without_a_study_file_is_reported(tmp_path):
     methods = {paragraph.title: paragraph.text for paragraph in data.methods}
     assert "recorded with rigorlab.track" in methods["Protocol"]
     assert "sgd was recorded by rigorlab.track with lr = 0.01" in methods["Models and hyperparameters"]
-    assert "val_accuracy (logged by the training code; treated as higher is better)" in methods["Metrics"]
+    assert (
+        "val_accuracy (logged by the training code; higher is better: rigorlab's default for an unknown name"
+        in methods["Metrics"]
+    )
     items = {item.topic: item for item in data.checklist}
     assert items["Study definition"].status == "missing" and items["Data splits"].status == "missing"
     files = write_report(data, tmp_path / "report")

@@ -3,6 +3,7 @@ parses into tables, all-or-nothing output, and a store that is never changed."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -44,6 +45,13 @@ def test_report_generation_never_changes_the_store(written):
     assert before and before == after
 
 
+def test_the_report_folder_is_readable_by_others(written):
+    _, files, _, _ = written
+    mask = os.umask(0)
+    os.umask(mask)
+    assert files.folder.stat().st_mode & 0o777 == 0o777 & ~mask
+
+
 def test_every_format_and_figure_is_written(written):
     data, files, _, _ = written
     assert files.files[: len(MAIN_FILES)] == MAIN_FILES
@@ -51,7 +59,8 @@ def test_every_format_and_figure_is_written(written):
         assert (files.folder / name).stat().st_size > 0
     assert (files.folder / MARKER).exists()
     kinds = [spec.kind for spec in data.figures]
-    assert kinds == ["scores", "comparison", "critical_difference"] * 2  # no curves in a scikit-learn study
+    # No curves in a scikit-learn study, and no critical-difference diagram from 2 datasets.
+    assert kinds == ["scores", "comparison"] * 2
     assert not list(files.folder.parent.glob("*.partial")) and not list(files.folder.parent.glob("*.old"))
 
 

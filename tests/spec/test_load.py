@@ -40,7 +40,7 @@ def test_unknown_key_suggests_the_closest_field(write_study):
     )
     message = error_of(write_study, text)
     assert message.startswith("Unknown field 'foldz' in protocol (study.yaml:17). Did you mean 'folds'?")
-    assert "Valid fields: kind, folds, test_size, inner_folds." in message
+    assert "Valid fields: kind, folds, test_size, inner_folds, train_groups, train_until." in message
 
 
 def test_unknown_top_level_key(write_study):
@@ -63,8 +63,8 @@ def test_wrong_type(write_study):
 def test_wrong_literal_lists_the_choices(write_study):
     message = error_of(write_study, SMALL_STUDY.replace("kind: repeated_kfold", "kind: loo"))
     assert (
-        "The 'kind' field of protocol must be one of 'holdout', 'kfold', 'stratified_kfold' or 'repeated_kfold'"
-        in message
+        "The 'kind' field of protocol must be one of 'holdout', 'kfold', 'stratified_kfold', 'repeated_kfold' or "
+        "'group_shift'" in message
     )
     assert "(study.yaml:15)" in message
 

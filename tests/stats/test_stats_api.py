@@ -13,6 +13,9 @@ import rigorlab.stats as stats_package
 
 PUBLIC_NAMES = {
     "AGGREGATE_COLUMNS",
+    "MIN_DATASETS_FOR_RANKING",
+    "StoredChoices",
+    "stored_choices",
     "ARM_ESTIMATE_COLUMNS",
     "ASOResult",
     "BAYESIAN_COLUMNS",
@@ -65,10 +68,13 @@ PUBLIC_NAMES = {
     "probability_of_improvement_interval",
     "rank_arms",
     "replicates_needed",
+    "replicates_needed_shared_split",
     "save_figure",
     "simulated_study_frame",
+    "stored_splits",
     "stratified_bootstrap_interval",
     "violation_ratio",
+    "wilson_interval",
 }
 
 MODULES = sorted(

@@ -93,7 +93,7 @@ def test_signed_rank_seeds() -> None:
 @given(paired_lists, st.floats(min_value=0, max_value=1))
 def test_swapping_arms_swaps_left_and_right(pair, rope: float) -> None:
     first, second = (np.asarray(values) for values in pair)
-    if np.all(first == second):
+    if np.ptp(second - first) == 0:  # zero variance: no posterior (tested above)
         return
     forward = correlated_bayesian_ttest(first, second, rope=rope, rho=0.1)
     backward = correlated_bayesian_ttest(second, first, rope=rope, rho=0.1)
@@ -112,7 +112,7 @@ def test_adding_a_constant_changes_no_posterior(pair, shift: float) -> None:
     base = bayesian_signed_rank_test(first, second, rope=0.2, n_samples=300, seed=2)
     moved = bayesian_signed_rank_test(first + shift, second + shift, rope=0.2, n_samples=300, seed=2)
     assert moved == base
-    if not np.all(first == second):
+    if np.ptp(second - first) > 0:
         assert correlated_bayesian_ttest(first + shift, second + shift, rho=0.1) == correlated_bayesian_ttest(
             first, second, rho=0.1
         )
@@ -124,9 +124,13 @@ def test_sign_test_counts_and_seed() -> None:
     assert result == bayesian_sign_test([0] * 6, [1, 1, 1, 1, 1, -1], rope=0.5, seed=0)
 
 
-def test_identical_scores_are_a_point_mass() -> None:
-    same = correlated_bayesian_ttest([0.8, 0.8, 0.8], [0.8, 0.8, 0.8], rope=0.01, rho=0.1)
-    assert (same.p_left, same.p_rope, same.p_right) == (0.0, 1.0, 0.0)
+@pytest.mark.parametrize("shift", [0.0, 0.25])
+def test_zero_variance_differences_have_no_posterior(shift: float) -> None:
+    # A point mass would claim certainty from replicates that repeat one result.
+    first = np.array([0.5, 0.75, 1.0])
+    with pytest.raises(InputError) as error:
+        correlated_bayesian_ttest(first, first + shift, rope=0.01, rho=0.1)
+    assert str(error.value) == msg.ZERO_VARIANCE_POSTERIOR.format(difference=shift)
 
 
 @pytest.mark.parametrize(

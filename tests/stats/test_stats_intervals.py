@@ -46,7 +46,10 @@ def test_t_interval_is_wider_than_normal_for_few_replicates() -> None:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("method", ["bca", "percentile"])
 def test_bootstrap_formulas_equal_scipy_on_the_same_resamples(seed: int, method: str) -> None:
-    values = np.random.default_rng(100 + seed).gamma(2.0, size=9)
+    # Values on a 1/64 grid: every resampled sum is exact, so a resample that permutes the sample
+    # ties the estimate exactly in scipy too (with arbitrary floats scipy's own rounding puts some
+    # of those ties an ulp below or above; see the tie test below).
+    values = np.round(np.random.default_rng(100 + seed).gamma(2.0, size=9) * 64) / 64
     n_resamples = 4000
     # scipy draws the resample indices as rng.integers(0, n, (n_resamples, n)).
     index = np.random.default_rng(seed).integers(0, values.size, (n_resamples, values.size))
@@ -79,6 +82,44 @@ def test_single_group_resamples_exactly_like_scipy(seed: int) -> None:
         width = theirs.high - theirs.low
         assert ours.low == pytest.approx(theirs.low, abs=tolerance * width)
         assert ours.high == pytest.approx(theirs.high, abs=tolerance * width)
+
+
+def test_bca_counts_resamples_that_permute_the_sample_as_ties() -> None:
+    """The review's c1d example: n = 4, 2000 resamples, of which the permutations of the sample (about
+    9%) have exactly the sample's mean. Counted as ties (half below), whatever the rounding of the sum."""
+    generator = np.random.default_rng(1)
+    for _ in range(7):  # the review's generator: its trial 6 drew this sample
+        n = int(generator.integers(2, 25))
+        scale = generator.choice([1e-6, 1, 1e3])
+        sample = generator.gamma(2, 1, n) * scale
+    assert n == 4 and np.round(sample, 1).tolist() == [2990.6, 641.3, 6225.8, 1211.6]
+    index = np.random.default_rng(6).integers(0, n, (2000, n))
+    # Exact reference: a resample ties the estimate when it is a permutation of the sample.
+    distribution = sample[index].mean(axis=1)
+    permutation = (np.sort(index, axis=1) == np.arange(n)).all(axis=1)
+    estimate = sample.mean()
+    share = (np.sum((distribution < estimate) & ~permutation) + 0.5 * permutation.sum()) / 2000
+    bias = stats.norm.ppf(share)
+    jackknife = (sample.sum() - sample) / (n - 1)
+    deviation = jackknife.mean() - jackknife
+    acceleration = (deviation**3).sum() / (6 * ((deviation**2).sum()) ** 1.5)
+    z_low = stats.norm.ppf(0.025)
+    level = stats.norm.cdf(bias + (bias + z_low) / (1 - acceleration * (bias + z_low)))
+    expected_low = np.quantile(distribution, level)
+    ours = mean_interval(sample, method="bca", n_resamples=2000, seed=6)
+    assert ours.low == pytest.approx(expected_low, rel=1e-9)
+    assert round(ours.low, 1) == 1069.0
+    # scipy's own rounding counts 35 of these 200 ties as strictly below the estimate (its lower
+    # bound is 1211.6); on values whose sums are exact it agrees with rigorlab (test above).
+    theirs = stats.bootstrap((sample,), np.mean, method="BCa", n_resamples=2000, rng=np.random.default_rng(6))
+    assert round(float(theirs.confidence_interval.low), 1) == 1211.6
+
+
+def test_bootstrap_intervals_from_few_values_carry_a_warning() -> None:
+    few = mean_interval(np.arange(8.0), method="bca", n_resamples=200)
+    assert few.warnings == (msg.WARN_FEW_FOR_BOOTSTRAP.format(n=8, minimum=20),)
+    assert mean_interval(np.arange(8.0)).warnings == ()
+    assert mean_interval(np.arange(25.0), method="percentile", n_resamples=200).warnings == ()
 
 
 @pytest.mark.parametrize("method", ["bca", "percentile"])

@@ -52,6 +52,29 @@ def test_mcnemar_no_discordant_pairs() -> None:
     assert result.p_value == 1.0 and result.only_a_correct == result.only_b_correct == 0
 
 
+def test_mcnemar_chi_square_with_equal_discordant_counts_is_zero_and_one() -> None:
+    """The review: b = c = 15 gave statistic 1/30 and p = 0.855 (statsmodels does too); the continuity
+    correction must stop at |b - c| = 0."""
+    truth = np.zeros(60, dtype=int)
+    first, second = truth.copy(), truth.copy()
+    first[:15] = 1
+    second[15:30] = 1
+    result = mcnemar_test(truth, first, second)
+    assert (result.only_a_correct, result.only_b_correct) == (15, 15)
+    assert result.method == msg.MCNEMAR_CHI_SQUARE
+    assert result.statistic == 0.0 and result.p_value == 1.0
+
+
+def test_paired_bootstrap_p_value_is_never_zero() -> None:
+    """Every resample favours A: the Monte Carlo p-value is 2 (0 + 1) / (B + 1), not 0."""
+    truth = np.array([0, 1] * 50)
+    worse = truth.copy()
+    worse[:40] = 1 - worse[:40]
+    result = paired_bootstrap_test(truth, truth, worse, accuracy_score, n_resamples=199, seed=0)
+    assert result.prob_a_better == 1.0
+    assert result.p_value == pytest.approx(2 / 200)
+
+
 def test_paired_bootstrap_with_sklearn_metrics() -> None:
     truth, first, second = _predictions(2, 300, 0.1, 0.25)
     result = paired_bootstrap_test(truth, first, second, accuracy_score, n_resamples=400, seed=1)

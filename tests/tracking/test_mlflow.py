@@ -234,3 +234,37 @@ def test_experiment_choices_get_clear_messages(tmp_path):
     with pytest.raises(InputError) as caught:
         import_mlflow(mlruns, store=tmp_path / "store", study="mine")
     assert str(caught.value) == MSG_STUDY_NEEDS_ONE.format(count=2, names="a, b")
+
+
+def test_import_records_a_summary_metric_as_primary_not_the_curve_that_sorts_first(tmp_path):
+    """Runs logging a ``loss`` curve and a ``test_acc`` summary: compare uses test_acc by default
+    and says why; --primary-metric and --baseline choose others; a name not logged is refused."""
+    mlruns = tmp_path / "mlruns"
+    client = MlflowClient(tracking_uri=mlruns.as_uri())
+    experiment = client.create_experiment("cifar-mini")
+    for model, shift in (("resnet", 0.0), ("vit", 0.05)):
+        for seed in range(3):
+            run_id = client.create_run(experiment).info.run_id
+            client.log_batch(run_id, params=[Param("model", model), Param("seed", str(seed))])
+            for epoch in range(3):
+                client.log_metric(run_id, "loss", 1 / (epoch + 1), step=epoch)
+            client.log_metric(run_id, "test_acc", 0.8 + shift + 0.001 * seed)
+            client.set_terminated(run_id, "FINISHED")
+    store = tmp_path / "store"
+    options = ("--arm", "model", "--replicate", "seed", "--store", str(store), "--no-artifacts")
+    result = invoke("import", "mlflow", str(mlruns), *options)
+    assert result.exit_code == 0, result.output
+    assert "Primary metric of cifar-mini: test_acc (the first metric alphabetically that no run logged" in result.output
+    document = json.loads(invoke("compare", "cifar-mini", "--store", str(store), "--format", "json").stdout)
+    assert document["metric"] == "test_acc" and "recorded primary metric" in document["metric_reason"]
+    assert document["comparisons"][0]["mean_diff"] == pytest.approx(0.05)
+
+    bad = invoke("import", "mlflow", str(mlruns), *options, "--primary-metric", "acc")
+    assert bad.exit_code == 2 and "Metrics logged: loss, test_acc" in bad.output
+    bad_arm = invoke("import", "mlflow", str(mlruns), *options, "--baseline", "bert")
+    assert bad_arm.exit_code == 2 and "Arms: resnet, vit" in bad_arm.output
+    chosen = invoke("import", "mlflow", str(mlruns), *options, "--primary-metric", "loss", "--baseline", "vit")
+    assert chosen.exit_code == 0, chosen.output
+    with open_store(store) as reader:
+        info = reader.study_info("cifar-mini")
+    assert info["primary_metric"] == "loss" and info["baseline"] == "vit"

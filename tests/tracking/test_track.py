@@ -254,6 +254,20 @@ def test_a_store_failure_is_reported_and_the_run_marked_failed(store_path):
             {"flush_points": 10, "max_buffered_points": 5},
             MSG_BAD_SETTING.format(field="max_buffered_points", expected="at least flush_points (10)", value=5),
         ),
+        (
+            {"primary_metric": ""},
+            MSG_BAD_SETTING.format(
+                field="primary_metric",
+                expected="a metric name, as passed to run.log_summary (e.g. 'test_acc'), or None",
+                value="",
+            ),
+        ),
+        (
+            {"baseline": 1},
+            MSG_BAD_SETTING.format(
+                field="baseline", expected="an arm name of the study (e.g. 'resnet18'), or None", value=1
+            ),
+        ),
     ],
 )
 def test_bad_arguments_get_one_clear_message(store_path, arguments, message):
@@ -333,3 +347,28 @@ def test_a_store_locked_past_the_busy_timeout_delays_points_but_loses_none(store
         assert run.flush(timeout=30)
         assert run._writer.error is None
     assert stored_points(store_path, run.key)["loss"] == [(step, float(step)) for step in range(1000)]
+
+
+def test_the_study_records_its_primary_metric_and_baseline(store_path):
+    """The first name passed to log_summary becomes the study's primary metric (not the loss curve
+    that sorts first); later defaults do not replace it; a stated primary_metric or baseline does."""
+
+    def info():
+        with open_store(store_path) as store:
+            return store.study_info("loop")
+
+    with pytest.raises(RuntimeError), tracked(store_path, replicate=0) as run:
+        run.log_summary(broken=1.0)
+        raise RuntimeError("a failed run records nothing")
+    assert info()["primary_metric"] is None
+    with tracked(store_path, replicate=0) as run:
+        run.log(step=0, loss=0.9)
+        run.log_summary(test_acc=0.91, test_f1=0.88)
+    assert info()["primary_metric"] == "test_acc" and info()["baseline"] is None
+    with tracked(store_path, replicate=1) as run:
+        run.log_summary(zzz=0.5)  # a default never replaces a recorded primary metric
+    assert info()["primary_metric"] == "test_acc"
+    with tracked(store_path, arm="cnn", replicate=0, primary_metric="test_f1", baseline="mlp") as run:
+        run.log_summary(test_acc=0.93, test_f1=0.9)
+    assert info()["primary_metric"] == "test_f1" and info()["baseline"] == "mlp"
+    assert info()["question"] == ""

@@ -22,6 +22,7 @@ from rigorlab.audits._views import (
     findings_table,
     robustness_tables,
     rows_of,
+    study_splits,
 )
 from rigorlab.store import RunStore
 
@@ -86,7 +87,8 @@ def _section(title: str, lines: list[str]) -> str:
 def _findings_lines(findings: pd.DataFrame) -> list[str]:
     return [
         f"- **{r.severity}** ({r.kind}, {r.check}): {r.message}"
-        + (f" (in {r.count} trials)" if r.count and r.count > 1 and r.kind != "data" else "")
+        # Fairness findings already say how many trials they summarise.
+        + (f" (in {r.count} trials)" if r.count and r.count > 1 and r.kind not in ("data", "fairness") else "")
         for r in rows_of(findings)
     ]
 
@@ -198,7 +200,7 @@ def _model_card(
     )
 
 
-def _audit_sections(results: pd.DataFrame, arm: str, dataset: str, baseline: str | None) -> dict[str, Any]:
+def _audit_sections(results: pd.DataFrame, arm: str, dataset: str, baseline: str | None, splits: str) -> dict[str, Any]:
     mine = (
         results[(results["dataset"] == dataset) & ((results["arm"] == arm) | results["arm"].isna())]
         if not results.empty
@@ -207,7 +209,7 @@ def _audit_sections(results: pd.DataFrame, arm: str, dataset: str, baseline: str
     sections: list[tuple[str, list[str]]] = []
     fields: dict[str, Any] = {}
     fairness = fairness_tables(
-        results[results["dataset"] == dataset] if not results.empty else results, baseline=baseline
+        results[results["dataset"] == dataset] if not results.empty else results, baseline=baseline, splits=splits
     )
     disparity = fairness["disparity_summary"]
     disparity = disparity[disparity["arm"] == arm] if not disparity.empty else disparity
@@ -220,10 +222,11 @@ def _audit_sections(results: pd.DataFrame, arm: str, dataset: str, baseline: str
         comparison = fairness["comparison"]
         comparison = comparison[comparison["arm"] == arm] if not comparison.empty else comparison
         lines += [
-            f"- Compared with {r.baseline} on {r.attribute} ({r.metric.replace('_', ' ')}): {r.verdict}"
+            f"- Compared with {r.baseline} on {r.attribute} ({r.metric.replace('_', ' ')}): {r.verdict} "
+            f"(Holm across {r.holm_family} comparisons)"
             for r in rows_of(comparison)
         ]
-        sections.append(("Fairness (mean and 95% interval over replicates)", lines))
+        sections.append(("Fairness (mean over trials and its 95% t interval)", lines))
     robustness = robustness_tables(mine)["perturbation_summary"]
     if not robustness.empty:
         fields["robustness"] = robustness.drop(columns=["arm", "dataset"]).to_dict("records")
@@ -250,7 +253,7 @@ def _audit_sections(results: pd.DataFrame, arm: str, dataset: str, baseline: str
             if np.isfinite(r.mean_spearman)
         ]
         sections.append(("Explanations (most important features)", lines))
-    findings = findings_table(mine)
+    findings = findings_table(mine, splits=splits)
     findings = findings[findings["severity"] != "info"]
     fields["findings"] = findings.to_dict("records")
     sections.append(
@@ -331,6 +334,7 @@ def build_cards(store: RunStore, study: str) -> list[Card]:
     """
     info = store.study_info(study)
     results = current_audit_results(store, study)
+    splits = study_splits(store, study)
     metrics = store.metrics(study)
     trials = store.trials(study, status="done")
     cards: list[Card] = []
@@ -342,6 +346,6 @@ def build_cards(store: RunStore, study: str) -> list[Card]:
             arm_trials = on_dataset[on_dataset["arm"] == arm]
             provenance = store.provenance(study, str(arm_trials["key"].iloc[0]))
             arm_metrics = metrics[(metrics["arm"] == arm) & (metrics["dataset"] == dataset["name"])]
-            audits = _audit_sections(results, arm, dataset["name"], info.get("baseline"))
+            audits = _audit_sections(results, arm, dataset["name"], info.get("baseline"), splits)
             cards.append(_model_card(info, arm, dataset, arm_trials, arm_metrics, provenance, audits))
     return cards

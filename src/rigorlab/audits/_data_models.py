@@ -101,5 +101,7 @@ def label_issue_rows(labels: NDArray[np.int64], probabilities: NDArray[Any]) -> 
     """
     from cleanlab.filter import find_label_issues
 
-    ranked = find_label_issues(labels, probabilities, return_indices_ranked_by="self_confidence")
+    # n_jobs=1: audits run in the executor's worker processes, which may not start processes of their own
+    # (and parallelism comes from the workers, as for trials).
+    ranked = find_label_issues(labels, probabilities, return_indices_ranked_by="self_confidence", n_jobs=1)
     return np.asarray(ranked, dtype=np.int64)

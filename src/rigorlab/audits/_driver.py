@@ -2,9 +2,11 @@
 
 It reloads the study and its datasets (from the study file, or from the text stored with the
 study), checks that the data are the ones the trials saw, plans the audit tasks, runs those not
-stored yet, and stores each result as it arrives, in its own transaction (the driver is the
-single writer). Data audits run first: with ``strict``, a severe data finding stops everything
-else. Cards are built last, from the store.
+stored yet through an executor (the same worker pool, timeouts and crash handling as trials), and
+stores each result as it arrives, in its own transaction (the driver is the single writer). Data
+audits run first: with ``strict``, a severe data finding stops everything else. Cards are built
+last, from the store. ``rigorlab run`` calls :func:`run_audits` for the audits its study file
+declares: the data audit before training, the others after.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ import dataclasses
 import difflib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rigorlab.audits import _messages as msg
 from rigorlab.audits._cards import build_cards
+from rigorlab.audits._frames import rows_of
 from rigorlab.audits._records import (
     DONE,
     FAILED,
@@ -33,14 +34,14 @@ from rigorlab.audits._records import (
     audit_key,
     json_safe,
 )
-from rigorlab.audits._tasks import failed_audit, plan_audit_tasks, run_audit_task
-from rigorlab.audits._views import rows_of
+from rigorlab.audits._tasks import plan_audit_tasks
 from rigorlab.data import Dataset
 from rigorlab.errors import DataError, InputError
-from rigorlab.spec import LoadedStudy, load_study, load_study_text
+from rigorlab.execution import AuditWork, Executor, LocalExecutor
+from rigorlab.spec import LoadedStudy, Plan, load_study, load_study_text
 from rigorlab.store import RunStore, open_store
 
-__all__ = ["AuditSummary", "audit_study", "execute_audit_tasks", "parse_kinds"]
+__all__ = ["AuditSummary", "audit_study", "execute_audit_tasks", "parse_kinds", "run_audits"]
 
 ResultCallback = Callable[[AuditResult], None]
 
@@ -59,6 +60,7 @@ class AuditSummary:
     failed: int = 0
     cards: int = 0
     seconds: float = 0.0
+    interrupted: bool = False
     results: list[AuditResult] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -90,57 +92,31 @@ def parse_kinds(only: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(k for k in KINDS if k in words)
 
 
-_WORKER_DATASETS: dict[str, Dataset] = {}
-
-
-def _init_worker(datasets: Mapping[str, Dataset], import_paths: Sequence[str]) -> None:
-    import sys
-
-    from threadpoolctl import threadpool_limits
-
-    for path in reversed(import_paths):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    # One BLAS thread per worker: parallelism comes from processes, and results do not depend on --jobs.
-    threadpool_limits(1)
-    _WORKER_DATASETS.update(datasets)
-
-
-def _run_in_worker(task: AuditTask) -> AuditResult:
-    return run_audit_task(task, _WORKER_DATASETS[task.dataset])
-
-
 def execute_audit_tasks(
-    tasks: Sequence[AuditTask], datasets: Mapping[str, Dataset], *, jobs: int = 1, import_paths: Sequence[str] = ()
+    tasks: Sequence[AuditTask],
+    datasets: Mapping[str, Dataset],
+    *,
+    jobs: int = 1,
+    import_paths: Sequence[str] = (),
+    executor: Executor | None = None,
+    timeout: float | None = None,
 ) -> Iterator[AuditResult]:
-    """Run audit tasks and yield their results as they finish (the one place an executor plugs in).
+    """Run audit tasks through an executor and yield their results as they finish.
 
-    ``jobs == 1`` runs them in this process, one by one; more uses a pool of worker processes
-    that receive the datasets once. A worker that dies fails its task, not the others' results.
+    Audits are units of work of the same executor as trials (``rigorlab.execution.LocalExecutor``
+    with ``jobs`` workers by default): they share its worker pool, its timeouts (``timeout`` seconds
+    per audit), its crash handling (a worker that dies fails its audit, not the others) and its
+    Ctrl-C behaviour (KeyboardInterrupt stops every worker; what was yielded is the caller's).
     """
-    if jobs <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield run_audit_task(task, datasets[task.dataset])
+    if not tasks:
         return
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    needed = {task.dataset: datasets[task.dataset] for task in tasks}
-    pool = ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(needed, list(import_paths))
-    )
+    owned = executor is None
+    runner = executor or LocalExecutor(jobs=jobs, import_paths=list(import_paths))
     try:
-        futures = {pool.submit(_run_in_worker, task): task for task in tasks}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except BrokenProcessPool as error:
-                yield failed_audit(futures[future], msg.WORKER_DIED.format(reason=error))
+        yield from runner.run([AuditWork(task, timeout) for task in tasks], datasets)
     finally:
-        # On Ctrl-C (or a caller that stops early) do not wait for the queued audits: what was
-        # stored stays stored, and running the audit again finishes the rest.
-        pool.shutdown(wait=False, cancel_futures=True)
+        if owned:
+            runner.close()
 
 
 def _store_result(store: RunStore, study: str, result: AuditResult) -> None:
@@ -201,11 +177,11 @@ def _run_tasks(
     datasets: Mapping[str, Dataset],
     summary: AuditSummary,
     *,
-    jobs: int,
+    executor: Executor,
     rerun_failed: bool,
-    import_paths: Sequence[str],
+    timeout: float | None,
     on_result: ResultCallback | None,
-) -> list[AuditResult]:
+) -> None:
     states = store.audit_states(study)
     todo = []
     for task in tasks:
@@ -214,10 +190,8 @@ def _run_tasks(
             summary.already_done += 1
         else:
             todo.append(task)
-    finished: list[AuditResult] = []
-    for result in execute_audit_tasks(todo, datasets, jobs=jobs, import_paths=import_paths):
+    for result in execute_audit_tasks(todo, datasets, executor=executor, timeout=timeout):
         _store_result(store, study, result)
-        finished.append(result)
         summary.results.append(result)
         summary.findings.extend(result.findings)
         if result.status == DONE:
@@ -228,7 +202,6 @@ def _run_tasks(
             summary.failed += 1
         if on_result is not None:
             on_result(result)
-    return finished
 
 
 def _stored_severe(store: RunStore, study: str, keys: set[str]) -> list[Finding]:
@@ -261,6 +234,94 @@ def _save_cards(store: RunStore, study: str, summary: AuditSummary) -> None:
         summary.cards += 1
 
 
+def run_audits(
+    store: RunStore,
+    plan: Plan,
+    datasets: Mapping[str, Dataset],
+    summary: AuditSummary,
+    *,
+    executor: Executor,
+    strict: bool = False,
+    rerun_failed: bool = False,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    timeout: float | None = None,
+    stored_predictions: bool = True,
+    on_result: ResultCallback | None = None,
+) -> AuditSummary:
+    """Plan, run and store the audits of ``summary.kinds`` for a study whose plan and datasets are loaded.
+
+    The study must be in ``store`` already. The data audit runs first; with ``strict`` a severe data
+    finding raises :class:`~rigorlab.errors.DataError` after the findings are stored and before any
+    other audit runs. Cards come last.
+
+    Parameters
+    ----------
+    store : RunStore
+    plan : Plan
+        The study's plan (``prepare``), with its splits.
+    datasets : mapping of str to Dataset
+    summary : AuditSummary
+        Filled as results arrive (``kinds`` says which audits run).
+    executor : Executor
+        Runs the audit tasks (the study's executor, when ``rigorlab run`` calls this).
+    strict, rerun_failed, options, timeout
+        As for :func:`audit_study`.
+    stored_predictions : bool
+        Whether the data audit may read the baseline's stored out-of-fold predictions (``rigorlab run``
+        audits the data before any trial exists, and keeps the same audit on every run).
+    on_result : callable, optional
+        Called with each AuditResult as it is stored.
+
+    Returns
+    -------
+    AuditSummary
+        ``summary``. A KeyboardInterrupt propagates (what finished is stored).
+    """
+    name = plan.spec.study
+    baseline = store.study_info(name).get("baseline") or plan.arms[0].name
+    run: dict[str, Any] = {
+        "executor": executor,
+        "rerun_failed": rerun_failed,
+        "timeout": timeout,
+        "on_result": on_result,
+    }
+    kinds = summary.kinds
+    if "data" in kinds:
+        tasks, _ = plan_audit_tasks(
+            store,
+            name,
+            plan,
+            datasets,
+            ["data"],
+            baseline=baseline,
+            options=options,
+            stored_predictions=stored_predictions,
+        )
+        summary.planned += len(tasks)
+        _run_tasks(store, name, tasks, datasets, summary, **run)
+        severe = _stored_severe(store, name, {t.key for t in tasks})
+        if strict and severe:
+            shown = "\n".join(f"  - {f.dataset}: {f.message}" for f in severe[:10])
+            raise DataError(msg.STRICT_FAILED.format(count=len(severe), findings=shown, study=name))
+    trial_kinds = [k for k in kinds if k in ("fairness", "robustness", "explain")]
+    if trial_kinds:
+        tasks, notes = plan_audit_tasks(store, name, plan, datasets, trial_kinds, baseline=baseline, options=options)
+        summary.notes.extend(notes)
+        summary.planned += len(tasks)
+        _run_tasks(store, name, tasks, datasets, summary, **run)
+    if "cards" in kinds:
+        _save_cards(store, name, summary)
+    return summary
+
+
+def _merged_options(loaded: LoadedStudy, options: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """The study file's audit settings with the caller's on top (the same settings give the same keys, so
+    ``rigorlab audit`` after ``rigorlab run`` finds the audits the run stored)."""
+    declared = loaded.spec.audits.options if loaded.spec.audits is not None else {}
+    kinds = set(declared) | set(options or {})
+    return {kind: {**declared.get(kind, {}), **dict((options or {}).get(kind, {}))} for kind in kinds}
+
+
 def audit_study(
     study: str | Path | LoadedStudy,
     *,
@@ -270,6 +331,8 @@ def audit_study(
     jobs: int = 1,
     rerun_failed: bool = False,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    timeout: float | None = None,
+    executor: Executor | None = None,
     on_result: ResultCallback | None = None,
 ) -> AuditSummary:
     """Run a study's audits and store their results (audits already stored are not run again).
@@ -285,17 +348,24 @@ def audit_study(
         Kinds to run (``data``, ``fairness``, ``robustness``, ``explain``, ``cards``); default all.
     strict : bool
         Raise :class:`~rigorlab.errors.DataError` when the data audit finds a severe problem,
-        before any other audit runs (its findings are stored first).
+        before any other audit runs (its findings are stored first). Also on when the study file's
+        ``audits:`` says ``strict: true``.
     jobs : int
-        Worker processes (1: in this process).
+        Worker processes of the default executor.
     rerun_failed : bool
         Run again the audits stored as failed.
     options : mapping, optional
-        Per-kind overrides of the audit settings (see ``rigorlab.audits.DEFAULTS``).
+        Per-kind overrides of the audit settings (see ``rigorlab.audits.DEFAULTS``), on top of the
+        study file's ``audits:`` settings.
+    timeout : float, optional
+        Seconds per audit task (default: the study file's ``audits: {timeout: ...}``, else none).
+    executor : Executor, optional
+        Default: a :class:`rigorlab.execution.LocalExecutor` with ``jobs`` workers.
 
     Returns
     -------
     AuditSummary
+        ``interrupted`` is True when Ctrl-C stopped it (what finished is stored; run it again).
 
     Examples
     --------
@@ -311,6 +381,8 @@ def audit_study(
         if isinstance(store, RunStore)
         else open_store(store, create=not isinstance(study, str) or Path(study).suffix in (".yaml", ".yml"))
     )
+    owned = executor is None
+    runner: Executor | None = executor
     try:
         loaded = _load(study, run_store)
         loaded, datasets, plan = prepare(loaded)
@@ -330,37 +402,28 @@ def audit_study(
             run_store.save_datasets(name, [datasets[d.name].summary() for d in spec.datasets])
         elif any(k != "data" for k in kinds):
             _check_fingerprints(run_store, name, datasets)
-        baseline = run_store.study_info(name).get("baseline") or plan.arms[0].name
         summary = AuditSummary(study=name, store=run_store.root, kinds=kinds)
-        import_paths = [str(loaded.base_dir)]
-        run_kwargs: dict[str, Any] = {
-            "jobs": jobs,
-            "rerun_failed": rerun_failed,
-            "import_paths": import_paths,
-            "on_result": on_result,
-        }
-        if "data" in kinds:
-            tasks, notes = plan_audit_tasks(
-                run_store, name, plan, datasets, ["data"], baseline=baseline, options=options
+        declared = spec.audits
+        runner = runner or LocalExecutor(jobs=jobs, import_paths=[str(loaded.base_dir)])
+        try:
+            run_audits(
+                run_store,
+                plan,
+                datasets,
+                summary,
+                executor=runner,
+                strict=strict or (declared is not None and declared.strict),
+                rerun_failed=rerun_failed,
+                options=_merged_options(loaded, options),
+                timeout=timeout if timeout is not None else (declared.timeout if declared is not None else None),
+                on_result=on_result,
             )
-            summary.planned += len(tasks)
-            _run_tasks(run_store, name, tasks, datasets, summary, **run_kwargs)
-            severe = _stored_severe(run_store, name, {t.key for t in tasks})
-            if strict and severe:
-                shown = "\n".join(f"  - {f.dataset}: {f.message}" for f in severe[:10])
-                raise DataError(msg.STRICT_FAILED.format(count=len(severe), findings=shown, study=name))
-        trial_kinds = [k for k in kinds if k in ("fairness", "robustness", "explain")]
-        if trial_kinds:
-            tasks, notes = plan_audit_tasks(
-                run_store, name, plan, datasets, trial_kinds, baseline=baseline, options=options
-            )
-            summary.notes.extend(notes)
-            summary.planned += len(tasks)
-            _run_tasks(run_store, name, tasks, datasets, summary, **run_kwargs)
-        if "cards" in kinds:
-            _save_cards(run_store, name, summary)
+        except KeyboardInterrupt:
+            summary.interrupted = True
         summary.seconds = time.monotonic() - started
         return summary
     finally:
+        if owned and runner is not None:
+            runner.close()
         if not isinstance(store, RunStore):
             run_store.close()

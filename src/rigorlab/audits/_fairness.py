@@ -9,8 +9,21 @@ counts a multinomial distribution. Drawing the counts directly is the same boots
 distribution and costs O(resamples x cells) instead of O(resamples x rows) -- see
 ``benchmarks/bench_audits.py`` for the ratio to fairlearn's own bootstrap.
 
-Severity thresholds: demographic parity ratio below 0.8 (the "four-fifths rule") is a warning,
-below 0.5 severe; an equalized odds difference above 0.1 is a warning, above 0.25 severe.
+Small groups: a rate over fewer than :data:`MIN_GROUP_ROWS` rows in a trial (the ``min_group_rows``
+setting; the rows of a rate are the group's rows for the selection rate, its positives for the true
+positive rate, its negatives for the false positive rate) is still reported, without an interval,
+but does not enter the trial's disparities: a group of two rows has a true positive rate of 0, 0.5
+or 1, and the largest gap between groups would then measure noise. A group with fewer rows in all
+is marked ``too_small``. The largest gap between noisy rates still overstates the true gap a little
+(the maximum of noisy values is biased upwards), more so with many small groups: read
+intersectional disparities with that in mind.
+
+Findings are not judged per trial (one fold's disparity is noisy) but over the study:
+:func:`rigorlab.audits.fairness_findings` averages each arm's disparity over its trials and gives it
+a 95% t interval over replicates (over folds when the replicates share one split). Thresholds:
+:data:`PARITY_RATIO_THRESHOLD` (0.8, the "four-fifths rule") for the demographic parity ratio and
+:data:`EQUALIZED_ODDS_THRESHOLD` (0.1) for the equalized odds difference. The estimate beyond the
+threshold is a warning; the whole interval beyond it is severe.
 """
 
 from __future__ import annotations
@@ -24,28 +37,34 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from rigorlab.audits import _messages as msg
-from rigorlab.audits._records import SEVERE, WARNING, Finding, TrialInputs
+from rigorlab.audits._records import Finding, TrialInputs
 from rigorlab.data import Dataset
 
 __all__ = [
     "BINARY_METRICS",
     "DISPARITIES",
+    "EQUALIZED_ODDS_THRESHOLD",
     "FAIRNESS_DEFAULTS",
+    "MIN_GROUP_ROWS",
     "MULTICLASS_METRICS",
+    "PARITY_RATIO_THRESHOLD",
     "audit_fairness",
     "group_metrics",
     "sensitive_groups",
 ]
 
-PARITY_RATIO_WARNING = 0.8
-PARITY_RATIO_SEVERE = 0.5
-EQUALIZED_ODDS_WARNING = 0.1
-EQUALIZED_ODDS_SEVERE = 0.25
+PARITY_RATIO_THRESHOLD = 0.8
+"""Demographic parity ratio below which a finding is raised (the "four-fifths rule")."""
+EQUALIZED_ODDS_THRESHOLD = 0.1
+"""Equalized odds difference above which a finding is raised."""
+MIN_GROUP_ROWS = 30
+"""Default ``min_group_rows``: a group with fewer test rows in a trial gets no interval and does not
+enter the trial's disparities (it is still reported, marked ``too_small``)."""
 
 FAIRNESS_DEFAULTS: dict[str, Any] = {
     "n_boot": 1000,
     "confidence": 0.95,
-    "min_group_rows": 30,  # fewer test rows in a group: no interval
+    "min_group_rows": MIN_GROUP_ROWS,  # fewer test rows in a group: no interval, left out of the disparities
     "max_groups": 10,  # a numeric sensitive column with more distinct values is binned
     "bins": 4,
     "positive_label": None,  # default: the largest label (1 of 0/1, "Yes" of No/Yes)
@@ -120,6 +139,23 @@ def _rates(counts: NDArray[Any], binary: bool) -> dict[str, NDArray[np.float64]]
     }
 
 
+def _denominators(counts: NDArray[Any], binary: bool) -> dict[str, NDArray[np.float64]]:
+    """The rows each rate is over: all of a group's rows, its positives (true positive and false
+    negative rates) or its negatives (false positive rate)."""
+    counts = counts.astype(np.float64)
+    rows = counts.sum(axis=-1)
+    if not binary:
+        return {"accuracy": rows, "error_rate": rows}
+    tn, fp, fn, tp = (counts[..., i] for i in range(4))
+    return {
+        "selection_rate": rows,
+        "accuracy": rows,
+        "true_positive_rate": tp + fn,
+        "false_positive_rate": fp + tn,
+        "false_negative_rate": tp + fn,
+    }
+
+
 def _nan_reduce(values: NDArray[np.float64], function: Any) -> NDArray[np.float64]:
     # A bootstrap resample can miss a small group entirely; like fairlearn, the disparity is then
     # taken over the groups present. All-NaN rows give NaN, which numpy reports with a warning.
@@ -133,6 +169,9 @@ def _disparities(rates: Mapping[str, NDArray[np.float64]]) -> dict[str, NDArray[
     spreads: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
     for name in ("selection_rate", "true_positive_rate", "false_positive_rate"):
         low, high = _nan_reduce(rates[name], np.nanmin), _nan_reduce(rates[name], np.nanmax)
+        # A spread needs two groups: with one left (the others too small or absent) there is no gap.
+        single = np.sum(~np.isnan(rates[name]), axis=-1) < 2
+        low, high = np.where(single, np.nan, low), np.where(single, np.nan, high)
         spreads[name] = (high - low, _divide(low, high))
     return {
         "demographic_parity_difference": spreads["selection_rate"][0],
@@ -180,14 +219,20 @@ def group_metrics(
     n_boot, confidence : int, float
         Bootstrap resamples (whole-sample, as fairlearn's ``MetricFrame(n_boot=...)``) and coverage.
     min_group_rows : int
-        Groups with fewer rows get no interval (and a note).
+        A rate over fewer rows than this gets no interval and stays out of the disparities; the rows
+        of a rate are the group's rows (selection rate, accuracy), its positives (true positive and
+        false negative rates) or its negatives (false positive rate). A group with fewer rows in all
+        is marked ``too_small`` (with a note); with fewer than two groups left an attribute has no
+        disparity, and a rate compared in one group only does not count in it.
     seed : int
 
     Returns
     -------
     (attributes, notes)
-        One dict per attribute: ``attribute``, ``groups`` (``group``, ``rows`` and per metric
-        ``{value, low, high}``) and ``disparities`` (binary only).
+        One dict per attribute: ``attribute``, ``groups`` (``group``, ``rows``, ``too_small`` and
+        per metric ``{value, low, high, n}``, ``n`` the rows the rate is over), ``groups_compared``
+        (groups with at least ``min_group_rows`` rows) and
+        ``disparities`` (binary only; values None when fewer than two groups were compared).
 
     Examples
     --------
@@ -225,69 +270,58 @@ def group_metrics(
         group_counts = np.einsum("gc,gh->hc", observed, mapping)
         boot_counts = np.einsum("bgc,gh->bhc", boot, mapping)
         rates, boot_rates = _rates(group_counts, binary), _rates(boot_counts, binary)
+        denominators = _denominators(group_counts, binary)
+        enough = {name: denominators[name] >= min_group_rows for name in rates}
         rows = group_counts.sum(axis=1).astype(int)
         entries: list[dict[str, Any]] = []
         bounds = {name: _quantiles(boot_rates[name], confidence) for name in rates}
         for index, group in enumerate(names):
-            small = rows[index] < min_group_rows
+            small = bool(rows[index] < min_group_rows)
             if small:
                 notes.append(
                     msg.SMALL_GROUP.format(
                         group=str(group), attribute=attribute, rows=int(rows[index]), minimum=min_group_rows
                     )
                 )
-            entry: dict[str, Any] = {"group": str(group), "rows": int(rows[index])}
+            entry: dict[str, Any] = {"group": str(group), "rows": int(rows[index]), "too_small": small}
             for name, value in rates.items():
                 low, high = bounds[name]
+                shown = bool(enough[name][index])
                 entry[name] = {
                     "value": _number(value[index]),
-                    "low": None if small else _number(low[index]),
-                    "high": None if small else _number(high[index]),
+                    "low": _number(low[index]) if shown else None,
+                    "high": _number(high[index]) if shown else None,
+                    "n": int(denominators[name][index]),
                 }
             entries.append(entry)
-        record: dict[str, Any] = {"attribute": attribute, "groups": entries, "disparities": {}}
+        compared = rows >= min_group_rows
+        record: dict[str, Any] = {
+            "attribute": attribute,
+            "groups": entries,
+            "groups_compared": int(compared.sum()),
+            "disparities": {},
+        }
         if binary:
-            point, samples = _disparities(rates), _disparities(boot_rates)
-            for name in DISPARITIES:
-                low, high = _quantiles(samples[name][:, None], confidence)
-                record["disparities"][name] = {
-                    "value": _number(point[name]),
-                    "low": _number(low[0]),
-                    "high": _number(high[0]),
-                }
+            if compared.sum() < 2:
+                notes.append(
+                    msg.TOO_FEW_GROUPS.format(attribute=attribute, compared=int(compared.sum()), minimum=min_group_rows)
+                )
+                record["disparities"] = {name: {"value": None, "low": None, "high": None} for name in DISPARITIES}
+            else:
+                # Rates over too few rows become NaN columns, which the NaN-aware reductions skip.
+                point = _disparities({name: np.where(enough[name], value, np.nan) for name, value in rates.items()})
+                samples = _disparities(
+                    {name: np.where(enough[name], value, np.nan) for name, value in boot_rates.items()}
+                )
+                for name in DISPARITIES:
+                    low, high = _quantiles(samples[name][:, None], confidence)
+                    record["disparities"][name] = {
+                        "value": _number(point[name]),
+                        "low": _number(low[0]),
+                        "high": _number(high[0]),
+                    }
         attributes.append(record)
     return attributes, notes
-
-
-def _fairness_findings(dataset: str, trial: TrialInputs, attributes: list[dict[str, Any]]) -> list[Finding]:
-    findings: list[Finding] = []
-    where: dict[str, Any] = {"dataset": dataset, "arm": trial.arm, "replicate": trial.replicate, "fold": trial.fold}
-    for record in attributes:
-        disparities = record["disparities"]
-        if not disparities:
-            continue
-        attribute = record["attribute"]
-        columns = tuple(attribute.split(INTERSECTION))
-        ratio = disparities["demographic_parity_ratio"]["value"]
-        if ratio is not None and ratio < PARITY_RATIO_WARNING:
-            rates = [g["selection_rate"]["value"] for g in record["groups"] if g["selection_rate"]["value"] is not None]
-            severity = SEVERE if ratio < PARITY_RATIO_SEVERE else WARNING
-            text = msg.FINDING_PARITY.format(
-                attribute=attribute, low=min(rates), high=max(rates), ratio=ratio, threshold=PARITY_RATIO_WARNING
-            )
-            findings.append(
-                Finding("fairness", "demographic_parity", severity, text, columns=columns, value=ratio, **where)
-            )
-        difference = disparities["equalized_odds_difference"]["value"]
-        if difference is not None and difference > EQUALIZED_ODDS_WARNING:
-            severity = SEVERE if difference > EQUALIZED_ODDS_SEVERE else WARNING
-            text = msg.FINDING_EQUALIZED_ODDS.format(
-                attribute=attribute, difference=difference, threshold=EQUALIZED_ODDS_WARNING
-            )
-            findings.append(
-                Finding("fairness", "equalized_odds", severity, text, columns=columns, value=difference, **where)
-            )
-    return findings
 
 
 def audit_fairness(
@@ -299,6 +333,14 @@ def audit_fairness(
     -------
     (result, findings, notes, skipped)
         ``skipped`` is the message saying why the audit does not apply (then ``result`` is None).
+        ``findings`` is empty: disparities are judged over all of an arm's trials, not one
+        (:func:`rigorlab.audits.fairness_findings`, from the stored results).
+
+    Examples
+    --------
+    >>> result, findings, notes, skipped = audit_fairness(dataset, trial, seed=0)  # doctest: +SKIP
+    >>> [a["attribute"] for a in result["attributes"]]  # doctest: +SKIP
+    ['colour', 'sex', 'colour & sex']
     """
     settings = {**FAIRNESS_DEFAULTS, **(options or {})}
     if dataset.task != "classification":
@@ -346,6 +388,7 @@ def audit_fairness(
         "rows": len(test_index),
         "n_boot": int(settings["n_boot"]),
         "confidence": float(settings["confidence"]),
+        "min_group_rows": int(settings["min_group_rows"]),
         "attributes": attributes,
     }
-    return result, _fairness_findings(dataset.name, trial, attributes), notes, None
+    return result, [], notes, None

@@ -46,8 +46,13 @@ FAIRNESS_REGRESSION = (
     "true and false positive rates). It was skipped."
 )
 SMALL_GROUP = (
-    "Group {group!r} of '{attribute}' has {rows} test row(s) (fewer than {minimum}): its metrics are shown "
-    "without an interval. Pool more data (more folds or replicates) for an interval."
+    "Group {group!r} of '{attribute}' has {rows} test row(s) (fewer than {minimum}, the min_group_rows setting): "
+    "its rates are shown without an interval and left out of the disparities and their findings. Pool more "
+    "data (fewer folds, or a coarser attribute) to compare it."
+)
+TOO_FEW_GROUPS = (
+    "'{attribute}': {compared} group(s) have at least {minimum} test rows in this trial, so no disparity was "
+    "computed (it needs two)."
 )
 MULTICLASS_PARITY = (
     "Dataset '{dataset}' has {classes} classes: demographic parity and equalized odds are defined for binary "
@@ -88,14 +93,6 @@ REFIT_NO_SELECTION = (
     "Trial {key} ({arm}) selects hyperparameters by inner cross-validation but was stored without the values "
     "it selected, so its model cannot be refit for this audit. Run the study again into a new store "
     "(rigorlab run STUDY.yaml --store NEW) to audit it."
-)
-REFIT_TORCH = (
-    "The {kind} audit refits the trial's model, and refitting a torch arm ('{arm}', trainer {trainer}) is not "
-    "supported yet, so it was not run. The data and fairness audits read stored predictions and do cover it."
-)
-WORKER_DIED = (
-    "The worker process running this audit ended unexpectedly ({reason}); it may have run out of memory or "
-    "crashed in native code."
 )
 
 # -- findings (data audit) ------------------------------------------------------------------------
@@ -138,13 +135,20 @@ FINDING_LABEL_ISSUES = (
 
 # -- findings (fairness, robustness, explanations) ------------------------------------------------
 FINDING_PARITY = (
-    "'{attribute}': the selection rate ranges from {low:.3f} to {high:.3f} across groups (demographic parity "
-    "ratio {ratio:.2f}, below {threshold:.2f})."
+    "'{attribute}': the demographic parity ratio is {estimate:.3f} {interval} (selection rates {low_rate:.3f} to "
+    "{high_rate:.3f} across groups), below the {threshold:.2f} threshold{judgement}. {sizes}"
 )
 FINDING_EQUALIZED_ODDS = (
-    "'{attribute}': true or false positive rates differ by {difference:.3f} between groups (equalized odds "
-    "difference, above {threshold:.2f})."
+    "'{attribute}': true or false positive rates differ by {estimate:.3f} {interval} between groups (equalized "
+    "odds difference), above the {threshold:.2f} threshold{judgement}. {sizes}"
 )
+INTERVAL_OVER = "[{low:.3f}, {high:.3f}] (mean over {trials} trials, 95% t interval over {units})"
+NO_INTERVAL = "(mean over {trials} trials; no interval from a single {unit})"
+WHOLE_INTERVAL_BEYOND = " with its whole interval"
+ESTIMATE_ONLY_BEYOND = ", though its interval reaches the threshold"
+GROUP_SIZES = "Groups compared: {compared}, the smallest {smallest!r} with a median of {rows} test rows per trial."
+GROUPS_LEFT_OUT = " Left out (fewer than {minimum} test rows): {groups}."
+GROUP_LEFT_OUT = "{group!r} (median {rows})"
 FINDING_FRAGILE = (
     "{perturbation} of strength {strength:g} lowers {metric} from {clean:.3f} to {score:.3f} (a drop of "
     "{drop:.3f}, above {threshold:.2f})."
@@ -153,3 +157,12 @@ FINDING_DOMINANT_FEATURE = (
     "Feature '{column}' carries {share:.0%} of the total permutation importance: the model leans on one "
     "feature; check that it is a legitimate signal and not a shortcut."
 )
+
+# -- cards as files and the command's summary ------------------------------------------------------
+CARDS_FOLDER_NOT_OURS = (
+    "The folder {path} holds files that rigorlab did not write (it has no {marker} file), so the cards were not "
+    "written there (nothing of yours is overwritten). Choose another folder with --out, or empty this one. The "
+    "cards are stored: rigorlab.audits.cards_table reads them."
+)
+CARDS_FOLDER_IS_A_FILE = "{path} is a file; the cards need a folder. Choose another path with --out."
+NOT_APPLICABLE = "{count} {kind} audit(s) not applicable: {reason}"

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "AUDIT_FORMAT",
+    "KIND_FORMATS",
     "DONE",
     "FAILED",
     "INFO",
@@ -38,6 +39,12 @@ __all__ = [
 
 # Bump when the meaning of an audit's inputs or outputs changes, so old results are recomputed.
 AUDIT_FORMAT = 1
+
+KIND_FORMATS: dict[str, int] = {"fairness": 2}
+"""Format of one audit kind's results, part of its keys: bump a kind's number when only its outputs
+change, so that only its stored results are recomputed (a kind not listed keeps its keys). Fairness 2:
+groups below ``min_group_rows`` are left out of the disparities, and disparity findings are judged
+over replicates (``rigorlab.audits.fairness_findings``), not per trial."""
 
 KINDS = ("data", "fairness", "robustness", "explain", "cards")
 
@@ -244,8 +251,17 @@ class AuditResult:
 
 
 def audit_key(payload: Mapping[str, Any]) -> str:
-    """Content key of an audit: sha256 of its inputs (with :data:`AUDIT_FORMAT`), 32 hex digits."""
-    text = json.dumps({"format": AUDIT_FORMAT, **payload}, sort_keys=True, separators=(",", ":"), default=str)
+    """Content key of an audit: sha256 of its inputs (with :data:`AUDIT_FORMAT` and the kind's
+    :data:`KIND_FORMATS` entry), 32 hex digits.
+
+    Examples
+    --------
+    >>> audit_key({"kind": "data", "dataset": "abc"}) == audit_key({"dataset": "abc", "kind": "data"})
+    True
+    """
+    kind_format = KIND_FORMATS.get(str(payload.get("kind")))
+    versioned = {"format": AUDIT_FORMAT, **payload, **({"kind_format": kind_format} if kind_format else {})}
+    text = json.dumps(versioned, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

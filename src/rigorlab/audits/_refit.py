@@ -5,8 +5,10 @@ models. Training is deterministic given the trial's stored provenance (configura
 selected hyperparameters, split), so refitting gives back the same model; :func:`check_refit`
 proves it on every audit by comparing the refit model's test predictions with the stored ones.
 
-This mirrors ``rigorlab.execution._runner._fit_and_score`` step by step (data order, estimator,
-pipeline, one BLAS thread as in the worker processes, so that floating-point reductions match).
+The refit does not re-implement the runner: both call ``rigorlab.execution.fit_trial_model`` (the
+data order, the estimator and its pipeline, a fairlearn mitigation, nested selection, one BLAS
+thread; for torch arms the torch trainer on the one replicate, returned as a pipeline whose
+network is ``module_``), so the two cannot drift apart.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from numpy.typing import NDArray
 from rigorlab.audits import _messages as msg
 from rigorlab.audits._records import TrialInputs
 from rigorlab.data import Dataset
-from rigorlab.models import build_estimator, build_pipeline
+from rigorlab.execution._fit import fit_trial_model, model_inputs, training_order
 
 __all__ = ["RefitMismatchError", "check_refit", "refit_trial_model", "training_rows"]
 
@@ -30,8 +32,7 @@ class RefitMismatchError(RuntimeError):
 
 def training_rows(trial: TrialInputs) -> NDArray[np.int64]:
     """The trial's training rows in the order the runner fed them (its data-order permutation)."""
-    order = np.random.default_rng(trial.seeds["data_order"]).permutation(len(trial.train))
-    return np.asarray(trial.train[order], dtype=np.int64)
+    return training_order(trial.train, trial.seeds["data_order"])
 
 
 def refit_trial_model(dataset: Dataset, trial: TrialInputs) -> Any:
@@ -49,31 +50,24 @@ def refit_trial_model(dataset: Dataset, trial: TrialInputs) -> Any:
 
     Returns
     -------
-    A fitted scikit-learn pipeline (``preprocess`` step when declared, then ``model``).
+    A fitted model that predicts from ``rigorlab.execution.model_inputs(dataset, trial.config)`` rows:
+    a scikit-learn pipeline (``preprocess`` step when declared, then ``model``), a
+    ``MitigatedClassifier`` for a mitigated arm, or for a torch arm a pipeline (``encode``, ``model``)
+    whose final step exposes the network as ``module_``.
 
     Examples
     --------
     >>> model = refit_trial_model(dataset, trial)  # doctest: +SKIP
     >>> check_refit(model, dataset, trial)  # doctest: +SKIP
     """
-    from threadpoolctl import threadpool_limits
-
     config = trial.config
-    params = dict(config.get("params") or {})
-    grid = dict(config.get("grid") or {})
-    rows = training_rows(trial)
-    features, target = dataset.features.iloc[rows], dataset.target[rows]
-    selected = trial.selected_params or {}
-    estimator = build_estimator(config["estimator"], {**params, **selected}, trial.seeds["init"])
-    pipeline = build_pipeline(
-        estimator, config.get("preprocess") or {}, dataset.numeric_columns, dataset.categorical_columns
-    )
-    if grid and not selected:
+    selected = trial.selected_params or None
+    if config.get("grid") and not selected:
         raise RefitMismatchError(msg.REFIT_NO_SELECTION.format(key=trial.key[:10], arm=trial.arm))
-    model: Any = pipeline
-    with threadpool_limits(1):
-        model.fit(features, target)
-    return model
+    fitted = fit_trial_model(
+        config, dataset, trial.train, trial.seeds, selected_params=selected, test=trial.test, name=trial.arm
+    )
+    return fitted.model
 
 
 def check_refit(model: Any, dataset: Dataset, trial: TrialInputs, dataset_name: str | None = None) -> None:
@@ -82,7 +76,7 @@ def check_refit(model: Any, dataset: Dataset, trial: TrialInputs, dataset_name: 
 
     test_index = np.asarray(trial.predictions["test_index"], dtype=np.int64)
     with threadpool_limits(1):
-        predicted = np.asarray(model.predict(dataset.features.iloc[test_index]))
+        predicted = np.asarray(model.predict(model_inputs(dataset, trial.config).iloc[test_index]))
     stored = np.asarray(trial.predictions["y_pred"])
     if dataset.task == "classification":
         same = predicted.astype(str) == stored.astype(str)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import traceback as traceback_module
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from rigorlab.audits._refit import check_refit, refit_trial_model, training_rows
 from rigorlab.audits._robustness import ROBUSTNESS_DEFAULTS, audit_robustness
 from rigorlab.data import Dataset
 from rigorlab.errors import NotFoundError
+from rigorlab.execution._fit import model_dataset
 from rigorlab.provenance import now_iso
 from rigorlab.spec import Plan
 from rigorlab.store import RunStore
@@ -140,12 +141,15 @@ def plan_audit_tasks(
     *,
     baseline: str,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    stored_predictions: bool = True,
 ) -> tuple[list[AuditTask], list[str]]:
     """The audit tasks of a study for ``kinds`` (cards excepted), and notes on what cannot run.
 
-    Data audits need only the datasets and the plan's splits (they run before training too).
-    Per-trial audits read the stored finished trials of the current plan; their keys hash the
-    trial key and the audit settings, so a finished audit is found again on resume.
+    Data audits need only the datasets and the plan's splits (they run before training too); with
+    ``stored_predictions`` they read the baseline's stored out-of-fold probabilities when its folds
+    cover every row (otherwise, or without it, the audit fits its own model). Per-trial audits read
+    the stored finished trials of the current plan; their keys hash the trial key and the audit
+    settings, so a finished audit is found again on resume.
     """
     spec = plan.spec
     kinds = list(kinds)
@@ -158,7 +162,11 @@ def plan_audit_tasks(
         if "data" in kinds:
             settings = resolve_options("data", options)
             splits = _dataset_splits(plan, name)
-            oof = _out_of_fold(store, study, dataset, trials, baseline) if settings["label_issues"] else None
+            oof = (
+                _out_of_fold(store, study, dataset, trials, baseline)
+                if settings["label_issues"] and stored_predictions
+                else None
+            )
             key = audit_key(
                 {
                     "kind": "data",
@@ -232,20 +240,19 @@ def _run(task: AuditTask, dataset: Dataset, result: AuditResult) -> None:
             (SKIPPED, skipped, {}) if skipped else (DONE, None, outcome or {})
         )
         return
-    trainer = trial.config.get("trainer", "sklearn")
-    if trainer != "sklearn":
-        result.status, result.message = SKIPPED, msg.REFIT_TORCH.format(kind=task.kind, arm=trial.arm, trainer=trainer)
-        return
     model = refit_trial_model(dataset, trial)
     check_refit(model, dataset, trial)
     rows: NDArray[np.int64] = training_rows(trial)
+    # What the model reads: for a mitigated arm the sensitive columns are part of its input, so they are
+    # perturbed and explained like the features (the model does use them).
+    seen = model_dataset(dataset, trial.config)
     if task.kind == "robustness":
         result.result, result.findings, result.notes = audit_robustness(
-            model, dataset, trial, rows, options=task.options, seed=task.seed
+            model, seen, trial, rows, options=task.options, seed=task.seed
         )
     elif task.kind == "explain":
         result.result, result.findings, result.notes = audit_explain(
-            model, dataset, trial, rows, options=task.options, seed=task.seed
+            model, seen, trial, rows, options=task.options, seed=task.seed
         )
     else:
         raise ValueError(f"unknown audit kind '{task.kind}'")
@@ -320,10 +327,3 @@ def failed_audit(task: AuditTask, error: str) -> AuditResult:
         started_at=now,
         finished_at=now,
     )
-
-
-def tasks_by_kind(tasks: Sequence[AuditTask]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for task in tasks:
-        counts[task.kind] = counts.get(task.kind, 0) + 1
-    return counts

@@ -3,25 +3,33 @@
 Every function takes the frame of :func:`current_audit_results` (or ``RunStore.audit_results``)
 and returns DataFrames with stated columns; figures are in ``_figures``. Summaries over replicates
 average a replicate's folds first and give the mean with a 95% t interval over replicates
-(``rigorlab.stats.mean_interval``); fairness comparisons against the baseline use the same paired
-test as the main comparison (``rigorlab.stats.compare_to_baseline``; lower disparity is better).
+(``rigorlab.stats.mean_interval``); fairness summaries over replicates that share one split average
+each fold's replicates instead and take the interval over folds. Fairness comparisons against the
+baseline use the same paired test as the main comparison (``rigorlab.stats.compare_to_baseline``
+with the study's split design; lower disparity is better), Holm-corrected across every arm,
+attribute and metric of a dataset.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rigorlab.audits._records import DONE, SEVERITIES, SKIPPED
+from rigorlab.audits._fairness_findings import fairness_findings
+from rigorlab.audits._fairness_tables import DISPARITY_COLUMNS, GROUP_COLUMNS, fairness_tables
+from rigorlab.audits._frames import SUMMARY_COLUMNS, done_of, rows_of, summarise, where_of
+from rigorlab.audits._records import SEVERITIES
 from rigorlab.errors import InputError
 from rigorlab.store import RunStore
 
 __all__ = [
+    "DISPARITY_COLUMNS",
     "FINDING_COLUMNS",
+    "GROUP_COLUMNS",
+    "LOWER_IS_WORSE",
     "SUMMARY_COLUMNS",
     "audit_tables",
     "cards_table",
@@ -31,6 +39,8 @@ __all__ = [
     "fairness_tables",
     "findings_table",
     "robustness_tables",
+    "rows_of",
+    "study_splits",
 ]
 
 FINDING_COLUMNS = (
@@ -47,14 +57,9 @@ FINDING_COLUMNS = (
     "value",
     "message",
 )
-SUMMARY_COLUMNS = ("estimate", "low", "high", "replicates")
-COMPARED_DISPARITIES = ("demographic_parity_difference", "equalized_odds_difference")
+LOWER_IS_WORSE = {("fairness", "demographic_parity"), ("data", "class_imbalance")}
+"""Findings whose value is a ratio: the lowest value is the worst instance."""
 PER_TRIAL = ("fairness", "robustness", "explain")
-
-
-def rows_of(frame: pd.DataFrame) -> list[Any]:
-    """The rows of ``frame`` as named tuples (typed ``Any``: their columns are known at run time)."""
-    return list(frame.itertuples(index=False))
 
 
 def current_audit_results(store: RunStore, study: str, kind: str | None = None) -> pd.DataFrame:
@@ -77,25 +82,11 @@ def current_audit_results(store: RunStore, study: str, kind: str | None = None) 
     return pd.concat([other, trial_rows]).sort_values("id").reset_index(drop=True)
 
 
-def _done(results: pd.DataFrame, kind: str) -> pd.DataFrame:
-    if results.empty:
-        return results
-    return results[(results["kind"] == kind) & (results["status"] == DONE)]
-
-
-def _where(row: Any) -> dict[str, Any]:
-    return {"arm": row.arm, "dataset": row.dataset, "replicate": row.replicate, "fold": row.fold}
-
-
-def findings_table(results: pd.DataFrame, *, per_trial: bool = False) -> pd.DataFrame:
-    """Every finding as a row, the most severe first (columns :data:`FINDING_COLUMNS`).
-
-    Without ``per_trial``, a finding repeated over trials (the same check, dataset, arm and
-    columns) is one row: its worst severity, ``count`` = trials where it appeared, ``value`` =
-    their mean, and the message of its worst instance.
-    """
+def _stored_findings(results: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for record in rows_of(results):
+        if record.kind == "fairness":
+            continue  # judged over trials (fairness_findings); results stored before that kept per-fold findings
         for finding in (record.result or {}).get("findings", []):
             rows.append(
                 {
@@ -104,53 +95,72 @@ def findings_table(results: pd.DataFrame, *, per_trial: bool = False) -> pd.Data
                     "rows": ", ".join(str(r) for r in finding["rows"][:10]),
                 }
             )
-    table = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
-    table["_rank"] = table["severity"].map({s: -i for i, s in enumerate(SEVERITIES)})
-    if not per_trial and not table.empty:
-        keys = ["kind", "check", "dataset", "arm", "columns"]
-        grouped = table.sort_values(["_rank", "value"]).groupby(keys, dropna=False, sort=False)
-        table = grouped.agg(
-            severity=("severity", "first"),
-            _rank=("_rank", "first"),
-            replicate=("replicate", "first"),
-            fold=("fold", "first"),
-            rows=("rows", "first"),
-            count=("count", "size"),
-            value=("value", "mean"),
-            message=("message", "first"),
-        ).reset_index()
+    return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+
+
+def _badness(table: pd.DataFrame) -> pd.Series:
+    """How bad each finding's value is, larger worse (ratios are worse when lower); NaN last."""
+    lower = [(kind, check) in LOWER_IS_WORSE for kind, check in zip(table["kind"], table["check"], strict=True)]
+    values = pd.to_numeric(table["value"], errors="coerce")
+    return values.where(~pd.Series(lower, index=table.index), -values)
+
+
+def findings_table(results: pd.DataFrame, *, per_trial: bool = False, splits: str = "resampled") -> pd.DataFrame:
+    """Every finding as a row, the most severe first (columns :data:`FINDING_COLUMNS`).
+
+    Stored findings come from each result; fairness findings are judged here, over each arm's
+    stored fairness results (:func:`rigorlab.audits.fairness_findings`, with the study's ``splits``
+    design): one row per arm, dataset, attribute and check, ``count`` = the trials it summarises.
+
+    Without ``per_trial``, a finding repeated over trials (the same check, dataset, arm, columns and
+    severity) is one row per severity: ``count`` = the trials where it appeared with that severity,
+    and ``value``, ``message``, ``replicate``, ``fold`` and ``rows`` are those of its worst instance
+    (the largest value; the smallest for ratios, :data:`LOWER_IS_WORSE`).
+
+    Examples
+    --------
+    >>> findings_table(current_audit_results(store, "arrests"), splits="resampled")  # doctest: +SKIP
+    """
+    table = _stored_findings(results)
+    if not table.empty and not per_trial:
+        table = table.assign(_badness=_badness(table))
+        keys = ["kind", "check", "dataset", "arm", "columns", "severity"]
+        worst_first = table.sort_values("_badness", ascending=False, na_position="last", kind="stable")
+        worst_first["count"] = worst_first.groupby(keys, dropna=False, sort=False)["kind"].transform("size")
+        table = worst_first.drop_duplicates(keys, keep="first").drop(columns="_badness")
+    judged = fairness_findings(fairness_tables(results, splits=splits), splits=splits) if not results.empty else []
+    if judged:
+        extra = pd.DataFrame([f.to_dict() for f in judged])
+        extra["columns"] = [", ".join(c) for c in extra["columns"]]
+        extra["rows"] = ""
+        table = pd.concat([table[list(FINDING_COLUMNS)], extra[list(FINDING_COLUMNS)]], ignore_index=True)
+    table = table.assign(_rank=table["severity"].map({s: -i for i, s in enumerate(SEVERITIES)}))
     table = table.sort_values(["_rank", "kind", "dataset", "check"], kind="stable").drop(columns="_rank")
     return table[list(FINDING_COLUMNS)].reset_index(drop=True)
 
 
-def _summarise(frame: pd.DataFrame, by: Sequence[str], value: str = "value") -> pd.DataFrame:
-    """Mean over replicates (folds averaged first) with a 95% t interval, per group ``by``."""
-    from rigorlab.stats import mean_interval
+def study_splits(store: RunStore, study: str) -> str:
+    """The split design of a stored study (``rigorlab.stats.stored_splits``): ``resampled``, ``shared``,
+    ``fixed`` or ``unknown``. Fairness comparisons and summaries take it as ``splits``.
 
-    columns = [*by, *SUMMARY_COLUMNS]
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    replicate_means = frame.dropna(subset=[value]).groupby([*by, "replicate"], dropna=False, sort=False)[value].mean()
-    rows = []
-    for group, values in replicate_means.groupby(level=list(range(len(by))), dropna=False, sort=False):
-        interval = mean_interval(values.to_numpy(dtype=float))
-        keys = group if isinstance(group, tuple) else (group,)
-        rows.append(
-            {
-                **dict(zip(by, keys, strict=True)),
-                "estimate": interval.estimate,
-                "low": interval.low,
-                "high": interval.high,
-                "replicates": len(values),
-            }
-        )
-    return pd.DataFrame(rows, columns=columns)
+    Examples
+    --------
+    >>> study_splits(open_store(), "quickstart")  # doctest: +SKIP
+    'resampled'
+    """
+    from rigorlab.spec import StudySpec
+    from rigorlab.stats import stored_splits
+
+    info = store.study_info(study)
+    spec = StudySpec.model_validate(info["spec"]) if info.get("spec") else None
+    frame = store.metrics(study) if spec is None else pd.DataFrame({"fold": []})
+    return str(stored_splits(spec, frame)[0])
 
 
 def data_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """``summary`` (one row per dataset), ``columns`` (per-column checks), ``leakage`` (per split),
     ``target_leakage`` (single-column scores) and ``findings``."""
-    done = _done(results, "data")
+    done = done_of(results, "data")
     summary: list[dict[str, Any]] = []
     columns: list[dict[str, Any]] = []
     leakage: list[dict[str, Any]] = []
@@ -188,100 +198,17 @@ def data_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
-def _fairness_comparison(disparities: pd.DataFrame, baseline: str | None, seed: int) -> tuple[pd.DataFrame, list[str]]:
-    from rigorlab.stats import COMPARISON_COLUMNS, compare_to_baseline
-
-    columns = ["dataset", "attribute", "metric", *COMPARISON_COLUMNS]
-    notes: list[str] = []
-    tables = []
-    if disparities.empty or baseline is None:
-        return pd.DataFrame(columns=columns), notes
-    chosen = disparities[disparities["metric"].isin(COMPARED_DISPARITIES)]
-    for (dataset, attribute, metric), group in chosen.groupby(["dataset", "attribute", "metric"], sort=True):
-        arms = sorted(group["arm"].unique(), key=lambda a: (a != baseline, a))
-        if baseline not in arms or len(arms) < 2:
-            continue
-        replicates, folds = sorted(group["replicate"].unique()), sorted(group["fold"].unique())
-        cells = np.full((len(replicates), len(folds), len(arms)), np.nan)
-        for row in rows_of(group):
-            cells[replicates.index(row.replicate), folds.index(row.fold), arms.index(row.arm)] = row.value
-        try:
-            table = compare_to_baseline(cells, baseline=baseline, arm_names=arms, higher_is_better=False, seed=seed)
-        except InputError as error:
-            notes.append(f"{dataset} / {attribute} / {metric}: {error}")
-            continue
-        table.insert(0, "metric", str(metric))
-        table.insert(0, "attribute", str(attribute))
-        table.insert(0, "dataset", str(dataset))
-        tables.append(table)
-    return (pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)), notes
-
-
-def fairness_tables(results: pd.DataFrame, *, baseline: str | None = None, seed: int = 0) -> dict[str, pd.DataFrame]:
-    """Per-trial group metrics and disparities, their summaries over replicates, and the paired
-    comparison of each arm's disparity with the baseline's.
-
-    Returns
-    -------
-    dict of DataFrame
-        ``groups`` (arm, dataset, replicate, fold, attribute, group, rows, metric, value, low,
-        high: bootstrap interval within the trial), ``group_summary`` (by arm, dataset,
-        attribute, group, metric: estimate, low, high, replicates), ``disparities`` and
-        ``disparity_summary`` (the same for demographic parity and equalized odds), ``comparison``
-        (dataset, attribute, metric and ``rigorlab.stats.COMPARISON_COLUMNS``: is the arm fairer
-        than the baseline?), ``notes`` (message per dataset where fairness did not apply).
-    """
-    done = _done(results, "fairness")
-    groups: list[dict[str, Any]] = []
-    disparities: list[dict[str, Any]] = []
-    for record in rows_of(done):
-        for attribute in record.result["result"]["attributes"]:
-            where = {**_where(record), "attribute": attribute["attribute"]}
-            for entry in attribute["groups"]:
-                for metric, value in entry.items():
-                    if isinstance(value, dict):
-                        groups.append(
-                            {**where, "group": entry["group"], "rows": entry["rows"], "metric": metric, **value}
-                        )
-            disparities.extend(
-                {**where, "metric": metric, **value} for metric, value in attribute["disparities"].items()
-            )
-    group_frame = pd.DataFrame(
-        groups,
-        columns=["arm", "dataset", "replicate", "fold", "attribute", "group", "rows", "metric", "value", "low", "high"],
-    )
-    disparity_frame = pd.DataFrame(
-        disparities, columns=["arm", "dataset", "replicate", "fold", "attribute", "metric", "value", "low", "high"]
-    )
-    comparison, notes = _fairness_comparison(disparity_frame, baseline, seed)
-    skipped = (
-        results[(results["kind"] == "fairness") & (results["status"] == SKIPPED)] if not results.empty else results
-    )
-    messages = (
-        [{"dataset": r.dataset, "note": r.result.get("message")} for r in rows_of(skipped)] if not skipped.empty else []
-    )
-    messages += [{"dataset": None, "note": note} for note in notes]
-    return {
-        "groups": group_frame,
-        "group_summary": _summarise(group_frame, ["arm", "dataset", "attribute", "group", "metric"]),
-        "disparities": disparity_frame,
-        "disparity_summary": _summarise(disparity_frame, ["arm", "dataset", "attribute", "metric"]),
-        "comparison": comparison,
-        "notes": pd.DataFrame(messages, columns=["dataset", "note"]).drop_duplicates().reset_index(drop=True),
-    }
-
-
 def robustness_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """``perturbation`` (arm, dataset, replicate, fold, perturbation, strength, metric, value) and
     ``adversarial`` (..., attack, epsilon, value = accuracy, rows), with ``*_summary`` over replicates."""
-    done = _done(results, "robustness")
+    done = done_of(results, "robustness")
     perturbation: list[dict[str, Any]] = []
     adversarial: list[dict[str, Any]] = []
     for record in rows_of(done):
         result = record.result["result"]
         perturbation.extend(
             {
-                **_where(record),
+                **where_of(record),
                 "perturbation": p["perturbation"],
                 "strength": p["strength"],
                 "metric": result["metric"],
@@ -291,7 +218,7 @@ def robustness_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
         )
         adversarial.extend(
             {
-                **_where(record),
+                **where_of(record),
                 "attack": a["attack"],
                 "epsilon": a["epsilon"],
                 "value": a["accuracy"],
@@ -307,9 +234,9 @@ def robustness_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     )
     return {
         "perturbation": perturbation_frame,
-        "perturbation_summary": _summarise(perturbation_frame, ["arm", "dataset", "perturbation", "strength"]),
+        "perturbation_summary": summarise(perturbation_frame, ["arm", "dataset", "perturbation", "strength"]),
         "adversarial": adversarial_frame,
-        "adversarial_summary": _summarise(adversarial_frame, ["arm", "dataset", "attack", "epsilon"]),
+        "adversarial_summary": summarise(adversarial_frame, ["arm", "dataset", "attack", "epsilon"]),
     }
 
 
@@ -342,12 +269,12 @@ def explain_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """``importance`` (arm, dataset, replicate, fold, method, feature, value, std), its
     ``importance_summary`` over replicates with a ``rank`` (1 = most important), the ranking's
     ``stability`` across replicates (Spearman), and ``local`` explanations of misclassified rows."""
-    done = _done(results, "explain")
+    done = done_of(results, "explain")
     importance: list[dict[str, Any]] = []
     local: list[dict[str, Any]] = []
     for record in rows_of(done):
         result = record.result["result"]
-        where = _where(record)
+        where = where_of(record)
         importance.extend(
             {**where, "method": "permutation", "feature": f["feature"], "value": f["mean"], "std": f["std"]}
             for f in result["permutation_importance"]["features"]
@@ -365,7 +292,7 @@ def explain_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     importance_frame = pd.DataFrame(
         importance, columns=["arm", "dataset", "replicate", "fold", "method", "feature", "value", "std"]
     )
-    summary = _summarise(importance_frame, ["arm", "dataset", "method", "feature"])
+    summary = summarise(importance_frame, ["arm", "dataset", "method", "feature"])
     if not summary.empty:
         summary["rank"] = (
             summary.groupby(["arm", "dataset", "method"])["estimate"].rank(ascending=False, method="min").astype(int)
@@ -383,7 +310,7 @@ def explain_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def cards_table(results: pd.DataFrame) -> pd.DataFrame:
     """One row per stored card: card (model_card or datasheet), arm, dataset, title, markdown."""
-    done = _done(results, "cards")
+    done = done_of(results, "cards")
     rows = [
         {
             "card": r.result["result"]["card"],
@@ -398,7 +325,8 @@ def cards_table(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def audit_tables(results: pd.DataFrame, kind: str, **options: Any) -> dict[str, pd.DataFrame]:
-    """The tables of one audit kind (``data``, ``fairness``, ``robustness``, ``explain``, ``cards``)."""
+    """The tables of one audit kind (``data``, ``fairness``, ``robustness``, ``explain``, ``cards``);
+    ``options`` go to :func:`fairness_tables` (``baseline``, ``seed``, ``splits``)."""
     if kind == "data":
         return data_tables(results)
     if kind == "fairness":

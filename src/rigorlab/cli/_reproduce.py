@@ -8,10 +8,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from rigorlab.cli._app import StoreOption, app, choice, console, errors, handles_errors, short_key
+from rigorlab.cli._app import (
+    QuietProgress,
+    StoreOption,
+    app,
+    choice,
+    console,
+    errors,
+    handles_errors,
+    name_column,
+    resolve_study,
+    short_key,
+)
 
 if TYPE_CHECKING:
     from rigorlab.provenance import ReproductionReport, Tolerances, TrialVerification
@@ -95,7 +106,9 @@ def _print_one(verification: TrialVerification) -> None:
 @app.command()
 @handles_errors
 def reproduce(
-    source: Annotated[str, typer.Argument(help="A study name in the store, or a bundle (.tar.gz).")],
+    source: Annotated[
+        str, typer.Argument(help="A study name in the store (or its study file), or a bundle (.tar.gz).")
+    ],
     store: StoreOption = None,
     trial: Annotated[
         list[str] | None, typer.Option("--trials", "--trial", "-t", help="Trial keys or unique prefixes (repeat).")
@@ -134,7 +147,7 @@ def reproduce(
     from rigorlab.provenance import reproduce as reproduce_study
 
     tolerances = Tolerances.parse(tolerance or [], rtol or [], exact=exact)
-    progress = Progress(
+    progress = QuietProgress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -174,6 +187,7 @@ def reproduce(
         "all_trials": all_trials,
         "seed": seed,
     }
+    source = resolve_study(source)  # a study file means the study it names, not a bundle
     try:
         if _is_bundle(source):
             report = reproduce_bundle(source, **options)
@@ -205,7 +219,7 @@ def reproduce(
 @app.command()
 @handles_errors
 def bundle(
-    study: Annotated[str, typer.Argument(help="The study name.")],
+    study: Annotated[str, typer.Argument(help="The study name (or its study file).")],
     out: Annotated[Path, typer.Argument(help="The bundle to write (.tar.gz).")],
     store: StoreOption = None,
     with_data: Annotated[bool, typer.Option("--with-data", help="Include the data files.")] = False,
@@ -215,6 +229,7 @@ def bundle(
     environment lock, dataset fingerprints (and data), results."""
     from rigorlab.provenance import write_bundle
 
+    study = resolve_study(study)
     info = write_bundle(study, out, store=store, with_data=with_data, force=force)
     console.print(
         f"Wrote {info.path} ({info.size_bytes / 1e6:.1f} MB, {info.files} files): study {info.study}, "
@@ -229,7 +244,7 @@ def bundle(
 @app.command()
 @handles_errors
 def verifications(
-    study: Annotated[str, typer.Argument(help="The study name.")],
+    study: Annotated[str, typer.Argument(help="The study name (or its study file).")],
     store: StoreOption = None,
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
 ) -> None:
@@ -237,6 +252,7 @@ def verifications(
     from rigorlab.provenance import verification_summary
 
     choice(format, ("table", "csv", "json"))
+    study = resolve_study(study)
     summary = verification_summary(study, store)
     if format == "csv":
         sys.stdout.write(summary.latest.to_csv(index=False))
@@ -258,7 +274,9 @@ def verifications(
     if latest.empty or latest["verdict"].isna().all():
         return
     table = Table(show_edge=False)
-    for column in ("dataset", "arm", "verified", "not verified", "last verified"):
+    name_column(table, "dataset")
+    name_column(table, "arm")
+    for column in ("verified", "not verified", "last verified"):
         table.add_column(column)
     for (dataset, arm), group in latest.groupby(["dataset", "arm"], sort=True):
         dates = [str(d) for d in group["verified_at"] if d is not None]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from rigorlab.cli._app import StoreOption, app, console, handles_errors
+from rigorlab.cli._app import StoreOption, app, console, handles_errors, resolve_study
 
 import_app = typer.Typer(help="Bring runs from another tracker into the store.", no_args_is_help=True)
 export_app = typer.Typer(help="Write a study's trials to another tracker.", no_args_is_help=True)
@@ -38,6 +38,19 @@ def import_mlflow(
         typer.Option(help="The param or tag holding the replicate, e.g. seed (default: order by start time)."),
     ] = None,
     artifacts: Annotated[bool, typer.Option("--artifacts/--no-artifacts", help="Copy the runs' artifacts.")] = True,
+    primary_metric: Annotated[
+        str | None,
+        typer.Option(
+            "--primary-metric",
+            help="The metric compare and report use by default (default: the first metric, alphabetically, that no "
+            "run logged at more than one step).",
+            show_default=False,
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option("--baseline", help="The arm compare and report use as baseline by default.", show_default=False),
+    ] = None,
 ) -> None:
     """Import the runs of an MLflow tracking store; each experiment becomes a study."""
     from rigorlab.tracking import import_mlflow as run_import
@@ -51,6 +64,8 @@ def import_mlflow(
         dataset=dataset,
         replicate=replicate,
         artifacts=artifacts,
+        primary_metric=primary_metric,
+        baseline=baseline,
     )
     studies = ", ".join(f"{name} ({count})" for name, count in summary.imported.items()) or "none"
     console.print(
@@ -67,6 +82,11 @@ def import_mlflow(
             "arm with --arm PARAM (e.g. --arm model) and the replicate with --replicate PARAM (e.g. --replicate seed).",
             style="yellow",
         )
+    for name, (metric, reason) in summary.primary_metrics.items():
+        shown = f"[bold]{metric}[/bold]" if metric is not None else "none"
+        console.print(f"Primary metric of {name}: {shown} ({reason}).", highlight=False)
+        if baseline is not None:
+            console.print(f"Baseline of {name}: [bold]{baseline}[/bold] (given with --baseline).", highlight=False)
     for name in summary.imported:
         console.print(f"Next: rigorlab show {name}" + (f" --store {store}" if store else ""))
 
@@ -74,7 +94,7 @@ def import_mlflow(
 @export_app.command("mlflow")
 @handles_errors
 def export_mlflow(
-    study: Annotated[str, typer.Argument(help="The study to export.")],
+    study: Annotated[str, typer.Argument(help="The study to export (its name, or its study file).")],
     destination: Annotated[
         str, typer.Argument(help="An MLflow SQLite file (mlflow.db), a file store folder, or a tracking URI.")
     ],
@@ -87,6 +107,7 @@ def export_mlflow(
     """Write a study's trials to an MLflow store, one run per trial (again: only new trials)."""
     from rigorlab.tracking import export_mlflow as run_export
 
+    study = resolve_study(study)
     summary = run_export(study, destination, store=store, experiment=experiment, artifacts=artifacts)
     console.print(
         f"Exported {summary.exported} trial(s) of study {summary.study} to MLflow experiment "

@@ -1,9 +1,10 @@
-"""The local executor: a pool of worker processes with per-trial timeouts.
+"""The local executor: a pool of worker processes with per-unit timeouts.
 
 concurrent.futures cannot stop one running task, so a trial past its timeout (or one that
 crashes its process) would hold a worker forever. This pool owns its processes: it kills the
-worker of an overdue trial, records the trial as failed, and starts a fresh worker. A batch of
-torch replicates is one unit of work: its timeout and a crash apply to all of its trials.
+worker of an overdue unit of work, records it as failed, and starts a fresh worker. A batch of
+torch replicates is one unit of work: its timeout and a crash apply to all of its trials. Audits
+run in the same pool, with the same timeouts and crash handling (one failed AuditResult each).
 """
 
 from __future__ import annotations
@@ -21,12 +22,20 @@ from typing import Any
 
 from rigorlab.data import Dataset
 from rigorlab.execution._base import Executor
-from rigorlab.execution._task import BatchTask, TrialTask, Work
+from rigorlab.execution._task import AuditWork, BatchTask, TrialTask, Work, as_work
 from rigorlab.execution._worker import worker_main
 from rigorlab.provenance import now_iso
 from rigorlab.store import FAILED, TrialResult
 
-__all__ = ["LocalExecutor", "MSG_BATCH_TIMEOUT", "MSG_TIMEOUT", "MSG_WORKER_DIED", "failed_results"]
+__all__ = [
+    "LocalExecutor",
+    "MSG_AUDIT_TIMEOUT",
+    "MSG_AUDIT_WORKER_DIED",
+    "MSG_BATCH_TIMEOUT",
+    "MSG_TIMEOUT",
+    "MSG_WORKER_DIED",
+    "failed_results",
+]
 
 MSG_TIMEOUT = (
     "TrialTimeout: the trial ran longer than its timeout of {seconds:g} s and was stopped. Raise timeout: "
@@ -39,6 +48,14 @@ MSG_BATCH_TIMEOUT = (
 )
 MSG_WORKER_DIED = (
     "WorkerDied: the worker process running this trial ended unexpectedly (exit code {code}); it may have "
+    "run out of memory or crashed in native code."
+)
+MSG_AUDIT_TIMEOUT = (
+    "AuditTimeout: the {kind} audit ran longer than its timeout of {seconds:g} s and was stopped. Raise timeout: "
+    "under audits: in the study file (or rigorlab audit --timeout), or lower the audit's sample sizes."
+)
+MSG_AUDIT_WORKER_DIED = (
+    "WorkerDied: the worker process running this {kind} audit ended unexpectedly (exit code {code}); it may have "
     "run out of memory or crashed in native code."
 )
 
@@ -86,20 +103,32 @@ def failed_result(task: TrialTask, error: str) -> TrialResult:
     )
 
 
-def failed_results(work: Work, error: str) -> list[TrialResult]:
-    """One failed result per trial of ``work``, all with ``error``."""
+def failed_results(work: Work, error: str) -> list[Any]:
+    """One failed result per trial of ``work`` (or one failed AuditResult for an audit), all with ``error``."""
+    if isinstance(work, AuditWork):
+        from rigorlab.audits._tasks import failed_audit
+
+        return [failed_audit(work.audit, error)]
     return [failed_result(task, error) for task in work.tasks]
+
+
+def _died_message(work: Work, code: int | None) -> str:
+    if isinstance(work, AuditWork):
+        return MSG_AUDIT_WORKER_DIED.format(kind=work.audit.kind, code=code)
+    return MSG_WORKER_DIED.format(code=code)
 
 
 def _timeout_message(work: Work) -> str:
     assert work.timeout is not None
+    if isinstance(work, AuditWork):
+        return MSG_AUDIT_TIMEOUT.format(kind=work.audit.kind, seconds=work.timeout)
     if isinstance(work, BatchTask):
         return MSG_BATCH_TIMEOUT.format(size=len(work.tasks), seconds=work.timeout)
     return MSG_TIMEOUT.format(seconds=work.timeout)
 
 
 class LocalExecutor(Executor):
-    """Runs trials in ``jobs`` worker processes on this machine.
+    """Runs trials and audits in ``jobs`` worker processes on this machine.
 
     Parameters
     ----------
@@ -153,8 +182,8 @@ class LocalExecutor(Executor):
         worker.deadline = time.monotonic() + task.timeout if task.timeout else None
         worker.connection.send((task, payload))
 
-    def run(self, tasks: Sequence[Work], datasets: Mapping[str, Dataset]) -> Iterator[TrialResult]:
-        queue = deque(tasks)
+    def run(self, tasks: Sequence[Work], datasets: Mapping[str, Dataset]) -> Iterator[Any]:
+        queue = deque(as_work(task) for task in tasks)
         try:
             for _ in range(min(self.jobs, len(queue))):
                 self._start_worker()
@@ -166,7 +195,7 @@ class LocalExecutor(Executor):
         finally:
             self.close()
 
-    def _collect(self, queue: deque[Work], datasets: Mapping[str, Dataset]) -> Iterator[TrialResult]:
+    def _collect(self, queue: deque[Work], datasets: Mapping[str, Dataset]) -> Iterator[Any]:
         busy = [w for w in self._workers if w.task is not None]
         deadlines = [w.deadline for w in busy if w.deadline is not None]
         timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
@@ -176,7 +205,7 @@ class LocalExecutor(Executor):
         for worker in busy:
             task = worker.task
             assert task is not None
-            results: list[TrialResult] | None = None
+            results: list[Any] | None = None
             replace = False
             if worker.connection in ready:
                 try:
@@ -195,7 +224,7 @@ class LocalExecutor(Executor):
                 worker.process.join(timeout=5)
                 code = worker.process.exitcode
                 self._stop_worker(worker, kill=True)
-                results = failed_results(task, MSG_WORKER_DIED.format(code=code))
+                results = failed_results(task, _died_message(task, code))
                 worker = self._start_worker()
             worker.task, worker.deadline = None, None
             assert results is not None

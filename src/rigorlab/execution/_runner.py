@@ -3,7 +3,12 @@
 It never raises: any exception in user code (an estimator, a metric) becomes a failed
 TrialResult with its traceback, so one bad trial cannot stop a study. Torch arms go through
 :func:`run_torch_tasks`, which trains a batch of replicates together and returns one result per
-trial, with the same fields as a scikit-learn trial's plus per-epoch curves.
+trial, with the same fields as a scikit-learn trial's plus per-epoch curves. Both build their
+models with :mod:`rigorlab.execution._fit`, as the audits' refit does.
+
+A group-shift trial (``Trial.train_groups``) is scored twice: on its shifted test rows (the stored
+metrics and predictions) and on its in-distribution rows (every metric again, stored under
+``<metric>@in_distribution``). An audit unit of work runs ``rigorlab.audits.run_audit_task``.
 """
 
 from __future__ import annotations
@@ -11,26 +16,29 @@ from __future__ import annotations
 import time
 import traceback as traceback_module
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import is_classifier, is_regressor
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
-from rigorlab.data import Dataset
-from rigorlab.execution._task import BatchTask, TrialTask
-from rigorlab.models import METRICS, build_estimator, build_pipeline, check_encoding, compute_metric
+from rigorlab.data import Dataset, in_distribution_mask
+from rigorlab.execution._fit import fit_trial_model, model_inputs, replicate_job, torch_model_of
+from rigorlab.execution._task import AuditWork, BatchTask, TrialTask, Work
+from rigorlab.models import METRICS, build_estimator, check_encoding, compute_metric
 from rigorlab.provenance import capture_environment, environment_hash, now_iso
 from rigorlab.spec import Arm
 from rigorlab.store import DONE, FAILED, TrialResult
 
 __all__ = [
+    "IN_DISTRIBUTION",
     "MSG_NEEDS_SCORES",
     "MSG_TORCH_SCORER",
     "MSG_WRONG_TASK",
     "check_arm_fits_task",
+    "in_distribution_name",
     "run_torch_tasks",
     "run_trial",
     "run_work",
@@ -50,6 +58,8 @@ MSG_TORCH_SCORER = (
     "a torch model. Use one of rigorlab's metrics ({friendly}), which are computed from the stored predictions."
 )
 MSG_WARNINGS_KEPT = 5
+IN_DISTRIBUTION = "@in_distribution"
+"""Suffix of the metrics a group-shift trial stores for its in-distribution test rows."""
 
 # Friendly metric names as scikit-learn scorers, for inner-CV hyperparameter selection.
 _SELECTION_SCORERS = {
@@ -106,12 +116,6 @@ def _scores(model: Any, features: Any) -> NDArray[np.float64] | None:
     return None
 
 
-def _inner_cv(task: str, folds: int, seed: int) -> KFold | StratifiedKFold:
-    if task == "classification":
-        return StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return KFold(n_splits=folds, shuffle=True, random_state=seed)
-
-
 def _environment() -> tuple[str, dict[str, Any]]:
     environment = capture_environment()
     return environment_hash(environment), environment
@@ -144,8 +148,13 @@ def _warning_tags(caught: list[warnings.WarningMessage]) -> dict[str, str]:
     return {"warnings": "\n".join(messages[:MSG_WARNINGS_KEPT])} if messages else {}
 
 
-def run_work(work: TrialTask | BatchTask, dataset: Dataset) -> list[TrialResult]:
-    """Run a unit of work: one result per trial it holds (never raises for errors in user code)."""
+def run_work(work: Work, dataset: Dataset) -> list[Any]:
+    """Run a unit of work: one TrialResult per trial it holds, or one AuditResult for an audit (never raises
+    for errors in user code)."""
+    if isinstance(work, AuditWork):
+        from rigorlab.audits._tasks import run_audit_task
+
+        return [run_audit_task(work.audit, dataset)]
     if isinstance(work, BatchTask) or work.trial.arm.is_torch:
         return run_torch_tasks(work.tasks, dataset)
     return [run_trial(work, dataset)]
@@ -194,7 +203,7 @@ def run_torch_tasks(tasks: tuple[TrialTask, ...], dataset: Dataset) -> list[Tria
     one replicate's scoring fails only that trial. torch runs on one thread here, in every worker and
     executor alike, so the numbers do not depend on ``--jobs``.
     """
-    from rigorlab.models import ReplicateJob, TorchModel, fit_torch_replicates
+    from rigorlab.models import fit_torch_replicates
 
     try:
         env_hash, environment = _torch_environment()
@@ -205,8 +214,9 @@ def run_torch_tasks(tasks: tuple[TrialTask, ...], dataset: Dataset) -> list[Tria
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = TorchModel.from_settings(arm.name, arm.estimator, arm.params, arm.training, arm.preprocess)
-            jobs = [ReplicateJob(t.train, t.test, t.trial.seeds.init, t.trial.seeds.data_order) for t in tasks]
+            # The model and jobs are built as the audits' refit builds them (rigorlab.execution._fit).
+            model = torch_model_of(arm.name, arm.config(), training=arm.training)
+            jobs = [replicate_job(t.train, t.test, t.trial.seeds.to_dict()) for t in tasks]
             fits = fit_torch_replicates(model, dataset, jobs, primary_metric=tasks[0].trial.primary_metric, threads=1)
         except Exception as error:  # user code may raise anything; every trial of the batch is stored as failed
             for result in results:
@@ -227,81 +237,123 @@ def run_torch_tasks(tasks: tuple[TrialTask, ...], dataset: Dataset) -> list[Tria
     return results
 
 
-def _score_torch(task: TrialTask, dataset: Dataset, fit: Any, result: TrialResult) -> None:
+def in_distribution_name(metric: str) -> str:
+    """The name a group-shift trial stores ``metric`` under for its in-distribution rows.
+
+    Examples
+    --------
+    >>> in_distribution_name("accuracy")
+    'accuracy@in_distribution'
+    """
+    return f"{metric}{IN_DISTRIBUTION}"
+
+
+def _evaluation_rows(task: TrialTask, dataset: Dataset) -> tuple[NDArray[np.int64], NDArray[np.int64] | None]:
+    """The test rows whose predictions and metrics are stored, and (group shift) the in-distribution rows."""
     trial = task.trial
-    target_test = dataset.target[task.test]
+    if trial.train_groups is None:
+        return task.test, None
+    inside = in_distribution_mask(task.test, dataset.group, trial.train_groups)
+    return task.test[~inside], task.test[inside]
+
+
+def _metric_values(
+    task: TrialTask,
+    target: NDArray[Any],
+    predicted: NDArray[Any],
+    scores: NDArray[np.float64] | None,
+    classes: NDArray[Any],
+    scorer: Callable[[str], float] | None,
+) -> dict[str, float]:
+    """Every metric of the trial on one set of rows (``scorer`` computes scikit-learn scorers; None: torch)."""
+    trial = task.trial
+    values: dict[str, float] = {}
+    # A reproduced group-shift trial lists its stored in-distribution metrics too; they are computed apart.
+    for name in (m for m in trial.metrics if IN_DISTRIBUTION not in m):
+        if name in METRICS:
+            if METRICS[name].needs_scores and scores is None:
+                raise ValueError(MSG_NEEDS_SCORES.format(metric=name, estimator=trial.arm.estimator))
+            values[name] = compute_metric(name, target, predicted, scores, classes)
+        elif name in ("fit_seconds", "predict_seconds"):
+            continue
+        elif scorer is not None:
+            values[name] = scorer(name)
+        else:
+            raise ValueError(MSG_TORCH_SCORER.format(metric=name, model=trial.arm.name, friendly=", ".join(METRICS)))
+    return values
+
+
+def _store_evaluation(
+    task: TrialTask,
+    result: TrialResult,
+    rows: NDArray[np.int64],
+    target: NDArray[Any],
+    predicted: NDArray[Any],
+    scores: NDArray[np.float64] | None,
+    classes: NDArray[Any],
+) -> None:
+    result.predictions = {"test_index": rows, "y_true": target, "y_pred": predicted, "classes": classes}
+    if scores is not None:
+        result.predictions["scores"] = scores
+    if task.trial.train_groups is not None:
+        result.n_test = len(rows)
+
+
+def _score_torch(task: TrialTask, dataset: Dataset, fit: Any, result: TrialResult) -> None:
     result.fit_seconds = fit.fit_seconds
     result.predict_seconds = fit.predict_seconds
     result.curves = list(fit.curves)
     result.tags.update(fit.tags)
-    for name in trial.metrics:
-        if name in METRICS:
-            result.metrics[name] = compute_metric(name, target_test, fit.y_pred, fit.scores, fit.classes)
-        elif name not in ("fit_seconds", "predict_seconds"):
-            raise ValueError(MSG_TORCH_SCORER.format(metric=name, model=trial.arm.name, friendly=", ".join(METRICS)))
-    result.predictions = {
-        "test_index": task.test,
-        "y_true": target_test,
-        "y_pred": fit.y_pred,
-        "classes": fit.classes,
-    }
-    if fit.scores is not None:
-        result.predictions["scores"] = fit.scores
+    shifted, inside = _evaluation_rows(task, dataset)
+    # The trainer predicted every test row (task.test, in order); a group-shift trial's are split in two.
+    position = {int(row): index for index, row in enumerate(np.asarray(fit.test_index))}
+    for rows, suffix in ((shifted, ""), (inside, IN_DISTRIBUTION)):
+        if rows is None:
+            continue
+        at = np.asarray([position[int(row)] for row in rows], dtype=np.int64)
+        predicted = np.asarray(fit.y_pred)[at]
+        scores = None if fit.scores is None else np.asarray(fit.scores)[at]
+        target = dataset.target[rows]
+        values = _metric_values(task, target, predicted, scores, fit.classes, None)
+        result.metrics.update({f"{name}{suffix}": value for name, value in values.items()})
+        if not suffix:
+            _store_evaluation(task, result, rows, target, predicted, scores, fit.classes)
+    if inside is not None:
+        result.tags["in_distribution_rows"] = str(len(inside))
 
 
 def _fit_and_score(task: TrialTask, dataset: Dataset, result: TrialResult) -> None:
     trial = task.trial
     arm = trial.arm
-    # The data-order seed shuffles the training rows, so order-sensitive learners (SGD, boosting
-    # with subsampling) see a replicate-specific order that does not depend on the split.
-    order = np.random.default_rng(trial.seeds.data_order).permutation(len(task.train))
-    train_rows = task.train[order]
-    features_train = dataset.features.iloc[train_rows]
-    target_train = dataset.target[train_rows]
-    features_test = dataset.features.iloc[task.test]
-    target_test = dataset.target[task.test]
-
+    config = arm.config()
     check_encoding(arm.preprocess, dataset.categorical_columns, arm.name, dataset.name)
     check_arm_fits_task(arm, dataset.task, dataset.name, trial.seeds.init)
-    estimator = build_estimator(arm.estimator, arm.params, trial.seeds.init)
-    pipeline = build_pipeline(estimator, arm.preprocess, dataset.numeric_columns, dataset.categorical_columns)
-    model: Any = pipeline
+    fitted = fit_trial_model(
+        config, dataset, task.train, trial.seeds.to_dict(), primary_metric=trial.primary_metric, name=arm.name
+    )
+    model = fitted.model
+    result.fit_seconds = fitted.fit_seconds
     if arm.grid:
-        assert arm.inner_folds is not None
-        model = GridSearchCV(
-            pipeline,
-            {f"model__{name}": list(values) for name, values in arm.grid.items()},
-            cv=_inner_cv(dataset.task, arm.inner_folds, trial.seeds.inner_split),
-            scoring=selection_scorer(trial.primary_metric, len(np.unique(target_train))),
-            refit=True,
-            error_score="raise",
-        )
-    started = time.perf_counter()
-    model.fit(features_train, target_train)
-    result.fit_seconds = time.perf_counter() - started
-    if arm.grid:
-        result.selected_params = {k.removeprefix("model__"): v for k, v in model.best_params_.items()}
-
-    started = time.perf_counter()
-    predicted = np.asarray(model.predict(features_test))
-    scores = _scores(model, features_test) if dataset.task == "classification" else None
-    result.predict_seconds = time.perf_counter() - started
-
+        result.selected_params = fitted.selected_params
+    frame = model_inputs(dataset, config)
     classes = np.asarray(model.classes_) if dataset.task == "classification" else np.asarray([])
-    for name in trial.metrics:
-        if name in METRICS:
-            if METRICS[name].needs_scores and scores is None:
-                raise ValueError(MSG_NEEDS_SCORES.format(metric=name, estimator=arm.estimator))
-            result.metrics[name] = compute_metric(name, target_test, predicted, scores, classes)
-        elif name in ("fit_seconds", "predict_seconds"):
+    shifted, inside = _evaluation_rows(task, dataset)
+    for rows, suffix in ((shifted, ""), (inside, IN_DISTRIBUTION)):
+        if rows is None:
             continue
-        else:
-            result.metrics[name] = float(get_scorer(name)(model, features_test, target_test))
-    result.predictions = {
-        "test_index": task.test,
-        "y_true": target_test,
-        "y_pred": predicted,
-        "classes": classes,
-    }
-    if scores is not None:
-        result.predictions["scores"] = scores
+        features, target = frame.iloc[rows], dataset.target[rows]
+        started = time.perf_counter()
+        predicted = np.asarray(model.predict(features))
+        scores = _scores(model, features) if dataset.task == "classification" else None
+        if not suffix:
+            result.predict_seconds = time.perf_counter() - started
+
+        def scorer(name: str, features: Any = features, target: Any = target) -> float:
+            return float(get_scorer(name)(model, features, target))
+
+        values = _metric_values(task, target, predicted, scores, classes, scorer)
+        result.metrics.update({f"{name}{suffix}": value for name, value in values.items()})
+        if not suffix:
+            _store_evaluation(task, result, rows, target, predicted, scores, classes)
+    if inside is not None:
+        result.tags["in_distribution_rows"] = str(len(inside))

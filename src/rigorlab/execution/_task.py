@@ -1,9 +1,10 @@
-"""What the driver hands to an executor: a trial and the row indices of its split, or a batch of them.
+"""What the driver hands to an executor: a trial and the row indices of its split, a batch of them, or an audit.
 
 A :class:`BatchTask` holds the pending replicates of one torch arm x dataset x fold; a worker trains
 them together as one stacked model and returns one TrialResult per trial, exactly as if each had
-run alone (same keys, same records). Both kinds answer ``tasks``, ``dataset``,
-``dataset_fingerprint`` and ``timeout``, which is all an executor needs.
+run alone (same keys, same records). An :class:`AuditWork` holds one audit
+(``rigorlab.audits.AuditTask``) and returns one AuditResult. Every kind answers ``key``,
+``dataset``, ``dataset_fingerprint`` and ``timeout``, which is all an executor needs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from numpy.typing import NDArray
 
 from rigorlab.spec import Trial
 
-__all__ = ["BatchTask", "TrialTask", "Work", "group_tasks"]
+__all__ = ["AuditWork", "BatchTask", "TrialTask", "Work", "as_work", "group_tasks"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,7 +80,50 @@ class BatchTask:
         return self.tasks[0].timeout
 
 
-Work = TrialTask | BatchTask
+@dataclass(frozen=True, eq=False)
+class AuditWork:
+    """One audit as a unit of work: ``audit`` is a ``rigorlab.audits.AuditTask``; ``timeout`` (seconds, or
+    None) stops it and stores it as failed, as for a trial. Picklable, like TrialTask."""
+
+    audit: Any
+    timeout: float | None = None
+
+    @property
+    def key(self) -> str:
+        return str(self.audit.key)
+
+    @property
+    def tasks(self) -> tuple[TrialTask, ...]:
+        """No trial: an audit yields one AuditResult."""
+        return ()
+
+    @property
+    def dataset(self) -> str:
+        return str(self.audit.dataset)
+
+    @property
+    def dataset_fingerprint(self) -> str:
+        return str(self.audit.dataset_fingerprint)
+
+
+Work = TrialTask | BatchTask | AuditWork
+
+
+def as_work(unit: Any) -> Work:
+    """``unit`` as a unit of work: a bare ``rigorlab.audits.AuditTask`` becomes an AuditWork without timeout.
+
+    Examples
+    --------
+    >>> as_work(AuditWork(audit=None)).timeout is None
+    True
+    """
+    if isinstance(unit, TrialTask | BatchTask | AuditWork):
+        return unit
+    from rigorlab.audits._records import AuditTask
+
+    if isinstance(unit, AuditTask):
+        return AuditWork(unit)
+    raise TypeError(f"an executor runs TrialTask, BatchTask, AuditWork or AuditTask units, not {type(unit).__name__}")
 
 
 def group_tasks(tasks: Sequence[TrialTask]) -> list[Work]:

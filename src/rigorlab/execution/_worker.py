@@ -13,10 +13,10 @@ __all__ = ["worker_main"]
 def worker_main(connection: Connection, import_paths: list[str]) -> None:
     """Serve units of work until the driver sends ``None`` or closes the pipe.
 
-    Messages in: ``(work, dataset_or_None)`` where work is a TrialTask or a BatchTask; a dataset is
-    sent once per worker and cached by fingerprint. Messages out: the list of TrialResults, one per
-    trial of the work. Each distinct environment goes back once (with its first result); later
-    results refer to it by hash.
+    Messages in: ``(work, dataset_or_None)`` where work is a TrialTask, a BatchTask or an AuditWork; a
+    dataset is sent once per worker and cached by fingerprint. Messages out: the list of results, one
+    TrialResult per trial of the work (one AuditResult for an audit). Each distinct environment goes
+    back once (with its first trial result); later results refer to it by hash.
     """
     # Ctrl-C is the driver's to handle: it stops workers itself, after saving what finished.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -44,6 +44,8 @@ def worker_main(connection: Connection, import_paths: list[str]) -> None:
             datasets[dataset.fingerprint] = dataset
         results = run_work(work, datasets[work.dataset_fingerprint])
         for result in results:
+            if not hasattr(result, "environment_hash"):
+                continue  # an audit's result carries no environment
             # The environment can change within a worker (importing torch adds its CUDA version).
             if result.environment_hash in sent:
                 result.environment = None

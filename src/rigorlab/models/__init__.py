@@ -1,17 +1,21 @@
 """Model adapters and metrics: scikit-learn estimators by import path, the torch trainer (batched
 replicates; torch is imported on first use), the transformers text classifier, metrics by name."""
 
+from rigorlab.models._fairness import SENSITIVE_PREFIX, MitigatedClassifier
 from rigorlab.models._metrics import (
     CLASSIFICATION,
     METRICS,
     REGRESSION,
+    MetricDirection,
     MetricInfo,
     compute_metric,
     higher_is_better,
     is_known_metric,
     known_metric_names,
+    metric_bounds,
+    metric_direction,
 )
-from rigorlab.models._sklearn import build_estimator, build_pipeline, check_encoding, import_object
+from rigorlab.models._sklearn import build_estimator, build_pipeline, build_preprocessor, check_encoding, import_object
 from rigorlab.models._torch import (
     ReplicateFit,
     ReplicateJob,
@@ -37,6 +41,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "CLASSIFICATION",
     "EarlyStopping",
+    "MitigatedClassifier",
     "ReplicateFit",
     "ReplicateJob",
     "TextClassifier",
@@ -45,16 +50,21 @@ __all__ = [
     "TrainingConfig",
     "build_estimator",
     "build_pipeline",
+    "build_preprocessor",
     "check_encoding",
     "check_torch_model",
     "fit_torch_replicates",
     "import_object",
     "METRICS",
     "REGRESSION",
+    "SENSITIVE_PREFIX",
+    "MetricDirection",
     "MetricInfo",
     "compute_metric",
     "higher_is_better",
     "is_known_metric",
     "known_metric_names",
+    "metric_bounds",
+    "metric_direction",
     "resolve_device",
 ]

@@ -15,7 +15,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from rigorlab.errors import InputError
 
-__all__ = ["build_estimator", "build_pipeline", "import_object", "MSG_NO_ENCODER"]
+__all__ = ["build_estimator", "build_pipeline", "build_preprocessor", "import_object", "MSG_NO_ENCODER"]
 
 MSG_NO_ENCODER = (
     "Model '{model}' on dataset '{dataset}': the columns {columns} are not numeric, and the model's preprocess "
@@ -70,6 +70,14 @@ def _preprocessor(
             ("categorical", Pipeline(categorical_steps) if categorical_steps else "passthrough", categorical)
         )
     return ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+
+
+def build_preprocessor(
+    preprocess: Mapping[str, Mapping[str, Any]], numeric: list[str], categorical: list[str]
+) -> ColumnTransformer | None:
+    """The declared preprocessing as an unfitted ColumnTransformer (None when nothing is declared): what
+    :func:`build_pipeline` puts before a scikit-learn model and what the torch trainer encodes rows with."""
+    return _preprocessor(preprocess, numeric, categorical)
 
 
 def check_encoding(

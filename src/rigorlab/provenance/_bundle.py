@@ -179,7 +179,9 @@ def _copy_code(code: Mapping[str, Path], root: Path) -> None:
             shutil.copyfile(file, root / relative)
 
 
-def _stage(store: RunStore, study: str, root: Path, with_data: bool) -> tuple[int, list[str], dict[str, str]]:
+def _stage(
+    store: RunStore, study: str, root: Path, with_data: bool, bundle_name: str
+) -> tuple[int, list[str], dict[str, str]]:
     from rigorlab._version import __version__
     from rigorlab.store import SCHEMA_VERSION
 
@@ -268,7 +270,7 @@ def _stage(store: RunStore, study: str, root: Path, with_data: bool) -> tuple[in
         data_files[name] = target.relative_to(root).as_posix()
     created_at = now_iso()
     (root / "README.md").write_text(
-        README.format(study=study, created_at=created_at, version=__version__, name=f"{root.name}.tar.gz"),
+        README.format(study=study, created_at=created_at, version=__version__, name=bundle_name),
         encoding="utf-8",
     )
     files = {p.relative_to(root).as_posix(): file_sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
@@ -341,13 +343,15 @@ def write_bundle(
         with tempfile.TemporaryDirectory(prefix="rigorlab-bundle-") as staging:
             root = Path(staging) / f"{study}-bundle"
             root.mkdir()
-            trials, data_files, not_bundled = _stage(reader, study, root, with_data)
+            trials, data_files, not_bundled = _stage(reader, study, root, with_data, out.name)
             out.parent.mkdir(parents=True, exist_ok=True)
             descriptor, temporary = tempfile.mkstemp(dir=out.parent, suffix=".tar.gz.tmp")
             os.close(descriptor)
             try:
                 with tarfile.open(temporary, "w:gz") as archive:
                     archive.add(root, arcname=root.name)
+                # mkstemp creates the file private (0600); a bundle is meant to be shared.
+                os.chmod(temporary, 0o666 & ~_umask())
                 os.replace(temporary, out)
             except BaseException:
                 Path(temporary).unlink(missing_ok=True)
@@ -357,6 +361,12 @@ def write_bundle(
         if not isinstance(store, RunStore):
             reader.close()
     return BundleInfo(out, study, trials, count, out.stat().st_size, data_files, not_bundled)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _corrupt(path: Path, reason: str) -> InputError:

@@ -32,6 +32,7 @@ from rigorlab.report._records import (
     ResultsTable,
     VerificationMark,
 )
+from rigorlab.report._selection import default_metrics, keep_figures
 from rigorlab.report._writers import FORMATS, MARKER, ReportFiles, write_report
 
 __all__ = [
@@ -60,6 +61,8 @@ __all__ = [
     "ResultsTable",
     "VerificationMark",
     "build_report",
+    "default_metrics",
     "draw_figure",
+    "keep_figures",
     "write_report",
 ]

@@ -55,6 +55,20 @@ def _places(pairs: Sequence[tuple[str, str]]) -> str:
     return shown + (f" and {len(pairs) - LISTED_PLACES} more" if len(pairs) > LISTED_PLACES else "")
 
 
+def _with_ranges(template: str, heads: Sequence[str]) -> str:
+    """``template`` (numbers replaced by ``#``) with each number shown as the range it takes over
+    ``heads``: "a difference of 0.0021 to 0.0158" rather than a placeholder."""
+    columns = list(zip(*(_NUMBER.findall(head) for head in heads), strict=False))
+    shown = []
+    for values in columns:
+        ordered = sorted(set(values), key=float)
+        shown.append(ordered[0] if len(ordered) == 1 else f"{ordered[0]} to {ordered[-1]}")
+    parts = template.split("#")
+    if len(parts) != len(shown) + 1:  # cannot happen (the template came from these heads); keep it readable
+        return heads[0]
+    return parts[0] + "".join(value + part for value, part in zip(shown, parts[1:], strict=True))
+
+
 def _statistics_caveats(results: Sequence[MetricResults]) -> list[Caveat]:
     caveats = []
     for result in results:
@@ -75,7 +89,7 @@ def _statistics_caveats(results: Sequence[MetricResults]) -> list[Caveat]:
                 by_warning[key].append((str(arm), str(dataset)))
                 heads[key].append(head)
         for key, pairs in by_warning.items():
-            head = heads[key][0] if len(set(heads[key])) == 1 else key.replace("#", "x")
+            head = heads[key][0] if len(set(heads[key])) == 1 else _with_ranges(key, heads[key])
             count = f"{len(pairs)} comparison{'s' if len(pairs) != 1 else ''}"
             caveats.append(Caveat("statistics", WARNING, f"{result.metric}: {head} ({count}: {_places(pairs)})."))
         caveats.extend(Caveat("statistics", WARNING, f"{result.metric}: {problem}") for problem in comparison.problems)

@@ -144,18 +144,25 @@ def _hyperparameters(facts: StoredStudy) -> ChecklistItem:
             "Picking the best grid point from these test scores selects on test data: report all points, or add "
             "protocol.inner_folds so an inner cross-validation selects them on training rows.",
         )
-    answer = (
-        f"Grids and nested selection ({spec.protocol.inner_folds}-fold inner CV on training rows, scored by "
-        f"{spec.primary}) for {', '.join(nested)}; selected values per trial in the hyperparameter table."
-        if nested
-        else "All hyperparameters were fixed in the study file (none tuned), as listed in the hyperparameter table."
-    )
+    if not nested:
+        # The store shows that rigorlab selected nothing, not how the values in the file were chosen.
+        return ChecklistItem(
+            6,
+            "Hyperparameters and their selection",
+            QUESTIONS[6],
+            PARTIAL,
+            "rigorlab selected no hyperparameters: each arm's values were given in the study file (hyperparameter "
+            "table).",
+            "Resolved configuration stored with every trial.",
+            "State how these values were chosen (library defaults, earlier experiments, and on which data).",
+        )
     return ChecklistItem(
         6,
         "Hyperparameters and their selection",
         QUESTIONS[6],
         YES,
-        answer,
+        f"Grids and nested selection ({spec.protocol.inner_folds}-fold inner CV on training rows, scored by "
+        f"{spec.primary}) for {', '.join(nested)}; selected values per trial in the hyperparameter table.",
         "Resolved configuration stored with every trial; inner-CV choices stored per trial.",
     )
 
@@ -207,24 +214,31 @@ def _error_bars(facts: StoredStudy, results: Sequence[MetricResults]) -> Checkli
             "Replicate counts from the stored scores.",
             "Run at least 2 replicates (10 or more for intervals worth reading): raise replicates: and run again.",
         )
-    resplit = facts.spec is not None and facts.spec.protocol.resplits_per_replicate
-    sources = (
-        "data splits, model initialisation and training-row order"
-        if resplit
-        else (
-            "model initialisation and training-row order (one split shared by all replicates)"
-            if facts.spec is not None
-            else "whatever differs between the tracked replicates"
-        )
+    # group_shift draws new training rows per replicate but tests on the same shifted rows: its
+    # replicates do not resplit the test data (the statistics treat it as one fixed split).
+    resplit = (
+        facts.spec is not None
+        and facts.spec.protocol.resplits_per_replicate
+        and facts.spec.protocol.kind != "group_shift"
     )
+    if resplit:
+        sources = "data splits, model initialisation and training-row order"
+    elif facts.spec is not None and facts.spec.protocol.kind == "group_shift":
+        sources = (
+            "training rows, model initialisation and training-row order (the shifted test rows are the same in "
+            "every replicate)"
+        )
+    elif facts.spec is not None:
+        sources = "model initialisation and training-row order (one split shared by all replicates)"
+    else:
+        sources = "whatever differs between the tracked replicates"
     return ChecklistItem(
         7,
         "Error bars",
         QUESTIONS[7],
         YES,
-        f"Every number is a mean with its {comparison.confidence:.0%} "
-        f"{'Student-t' if comparison.interval_method == 't' else comparison.interval_method} interval over "
-        f"{fewest}+ replicates (fold scores averaged within a replicate); variability from {sources}.",
+        f"Every number is the {comparison.estimate_description()} Each rests on {fewest} or more replicates; "
+        f"variability from {sources}.",
         "Estimates computed by rigorlab.stats from the stored fold scores (legend under each table).",
     )
 

@@ -1,4 +1,9 @@
-"""``build_report``: read a study from the store once and compute everything its report shows."""
+"""``build_report``: read a study from the store once and compute everything its report shows.
+
+Audit sections come from the stored audit results (``_audits.audit_sections``): one section per
+audit kind present, with its figures and its findings as a table of severity, and a
+distribution-shift section for a group-shift study.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,12 @@ from typing import TYPE_CHECKING
 
 from rigorlab._version import __version__
 from rigorlab.errors import NotFoundError
-from rigorlab.models import higher_is_better
 from rigorlab.provenance import now_iso
-from rigorlab.stats import compare_stored, declared_arms
+from rigorlab.stats import compare_stored, declared_arms, stored_choices
 from rigorlab.store import RunStore
 
 from . import _messages as msg
+from ._audits import audit_sections
 from ._caveats import build_caveats, failure_groups
 from ._checklist import build_checklist
 from ._facts import StoredStudy, read_study
@@ -25,7 +30,7 @@ from ._tables import build_results_table, replicate_scores
 if TYPE_CHECKING:
     from rigorlab.stats import SeedLike
 
-__all__ = ["build_report"]
+__all__ = ["audit_sections", "build_report"]
 
 # Verdicts of ``rigorlab reproduce`` (rigorlab.provenance): a trial counts as verified when its
 # latest re-run was identical or within tolerance, and as contradicted when it differed, failed
@@ -83,7 +88,8 @@ def build_report(
     confidence: float = 0.95,
     n_resamples: int = 10_000,
     seed: SeedLike = 0,
-    audits: Sequence[AuditSection] = (),
+    audits: Sequence[AuditSection] | None = None,
+    higher_is_better: bool | None = None,
 ) -> ReportData:
     """Build the data of a study's report: statistics, tables, figure plan, methods, checklist.
 
@@ -98,8 +104,12 @@ def build_report(
     confidence, n_resamples, seed
         As for :func:`rigorlab.stats.compare_stored`; the defaults give the numbers of
         ``rigorlab compare``.
-    audits : sequence of AuditSection
-        Audit sections to include (filled by the audits; none by default).
+    audits : sequence of AuditSection, optional
+        Audit sections to include. Default: :func:`audit_sections` of the stored audit results (none
+        when the study was not audited) and, for a group-shift study, the distribution-shift section.
+    higher_is_better : bool, optional
+        Direction of the primary metric (``rigorlab report --lower-is-better``); default from its name
+        (:func:`rigorlab.models.metric_direction`).
 
     Returns
     -------
@@ -123,7 +133,7 @@ def build_report(
     facts = read_study(store, study)
     _check_metrics(facts, metrics)
     info = facts.info
-    primary = str(info.get("primary_metric") or facts.metrics["metric"].iloc[0])
+    primary = stored_choices(store, study).metric
     chosen = list(dict.fromkeys([primary, *metrics]))
     declared = declared_arms(store, study) or list(dict.fromkeys(facts.trials["arm"]))
     arms = list(dict.fromkeys([*declared, *facts.trials["arm"]]))
@@ -135,13 +145,19 @@ def build_report(
     results = []
     for metric in chosen:
         comparison = compare_stored(
-            store, study, metric=metric, confidence=confidence, n_resamples=n_resamples, seed=seed
+            store,
+            study,
+            metric=metric,
+            confidence=confidence,
+            n_resamples=n_resamples,
+            seed=seed,
+            higher_is_better=higher_is_better if metric == primary else None,
         )
         results.append(
             MetricResults(
                 metric=metric,
-                description=metric_description(metric),
-                higher_is_better=higher_is_better(metric),
+                description=metric_description(metric, comparison.direction, comparison.higher_is_better),
+                higher_is_better=comparison.higher_is_better,
                 comparison=comparison,
                 table=build_results_table(comparison, arms=arms, datasets=datasets, verification=by_cell),
             )
@@ -197,7 +213,7 @@ def build_report(
             facts, results=results, failures=failures, views=views, git=git, verification=verification
         ),
         verification=verification,
-        audits=tuple(audits),
+        audits=tuple(audits) if audits is not None else audit_sections(store, study, facts, baseline=baseline),
         study_text=str(info.get("spec_text") or ""),
     )
 

@@ -6,7 +6,10 @@ study to a handful of files and a few seconds):
 - ``scores``: every replicate's score as a point, with the mean and its interval over replicates;
 - ``comparison``: each arm's difference from the baseline with its interval, coloured by verdict;
 - ``critical_difference``: average ranks across datasets (the statistics module draws it);
-- ``curves``: learning curves, the mean over replicates with its interval as a band.
+- ``curves``: learning curves, the mean over replicates with its interval as a band, drawn up to
+  the step where fewer than half of an arm's replicates still report (after early stopping the
+  mean of the few runs that trained longest is not the arm's curve), the band cut at the range of
+  the metric the curve measures (``val_accuracy`` in [0, 1]).
 
 Each is saved as PNG (for HTML and Markdown) and as PDF and SVG (vector, for papers).
 """
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from rigorlab.models import metric_bounds
 from rigorlab.stats import VERDICT_BETTER, VERDICT_NO_EVIDENCE, VERDICT_WORSE
 
 from ._records import FigureSpec, MetricResults
@@ -39,6 +43,9 @@ PANEL_WIDTH = 3.3
 ROW_HEIGHT = 0.2
 VERDICT_COLOURS = {VERDICT_BETTER: "#1a7f37", VERDICT_WORSE: "#cf222e", VERDICT_NO_EVIDENCE: "#6e7781"}
 POINT_COLOUR = "#4c72b0"
+CURVE_PREFIXES = ("val_", "valid_", "validation_", "train_", "test_", "eval_")
+"""Prefixes of curve names that measure a known metric on some rows (the torch trainer's
+``val_<primary metric>``): the curve has that metric's range."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ def plan_figures(results: tuple[MetricResults, ...], curve_names: list[str]) -> 
     specs: list[FigureSpec] = []
     for result in results:
         metric = result.metric
-        direction = "higher" if result.higher_is_better else "lower"
+        direction = "higher" if result.comparison.higher_is_better else "lower"
         confidence = f"{result.comparison.confidence:.0%}"
         specs.append(
             FigureSpec(
@@ -70,7 +77,7 @@ def plan_figures(results: tuple[MetricResults, ...], curve_names: list[str]) -> 
                 title=f"{metric} per replicate",
                 caption=(
                     f"{metric} of every replicate (points; fold scores averaged within a replicate) with the mean "
-                    f"and its {confidence} interval over replicates (black), one panel per dataset "
+                    f"and its {confidence} interval (black; {_interval_words(result)}), one panel per dataset "
                     f"({direction} is better)."
                 ),
             )
@@ -103,7 +110,15 @@ def plan_figures(results: tuple[MetricResults, ...], curve_names: list[str]) -> 
                     ),
                 )
             )
+    # The curves' bands use the report's confidence (build_report passes the same value to both).
+    curve_confidence = f"{results[0].comparison.confidence:.0%}" if results else "95%"
     for name in curve_names:
+        low, high = curve_bounds(name)
+        cut = (
+            f" The band is cut at the range of {name}, [{_bound(low, '-inf')}, {_bound(high, 'inf')}]."
+            if low is not None or high is not None
+            else ""
+        )
         specs.append(
             FigureSpec(
                 name=f"curves_{slug(name)}",
@@ -111,12 +126,46 @@ def plan_figures(results: tuple[MetricResults, ...], curve_names: list[str]) -> 
                 subject=name,
                 title=f"Learning curves: {name}",
                 caption=(
-                    f"{name} by step: mean over replicates (line) with its 95% Student-t interval (band; folds "
-                    "averaged within a replicate first), one panel per dataset."
+                    f"{name} by step: mean over replicates (line) with its {curve_confidence} Student-t interval over "
+                    "replicates (band; folds averaged within a replicate first), one panel per dataset. Each line "
+                    "ends at the last step that at least half of the arm's replicates reached: runs that stopped "
+                    "early (early stopping) leave later steps to the few that trained longest, whose mean is not the "
+                    f"arm's curve.{cut}"
                 ),
             )
         )
     return tuple(specs)
+
+
+def _bound(value: float | None, infinite: str) -> str:
+    return infinite if value is None else f"{value:g}"
+
+
+def curve_bounds(name: str) -> tuple[float | None, float | None]:
+    """The range of a learning curve's values: the metric's, for ``accuracy`` or ``val_accuracy``.
+
+    Examples
+    --------
+    >>> curve_bounds("val_accuracy"), curve_bounds("train_loss")
+    ((0.0, 1.0), (None, None))
+    """
+    bounds = metric_bounds(name)
+    if bounds != (None, None):
+        return bounds
+    for prefix in CURVE_PREFIXES:
+        if name.startswith(prefix):
+            return metric_bounds(name.removeprefix(prefix))
+    return None, None
+
+
+def _interval_words(result: MetricResults) -> str:
+    """Which interval the scores figure draws, as the table's legend says it (short form)."""
+    methods = set(result.comparison.estimates["method"])
+    if "t_nb" in methods:
+        return "Student-t, Nadeau-Bengio corrected over fold scores"
+    return {"bca": "BCa bootstrap over replicates", "percentile": "percentile bootstrap over replicates"}.get(
+        result.comparison.interval_method, "Student-t over replicates"
+    )
 
 
 def _panels(
@@ -211,7 +260,7 @@ def _scores(data: ReportData, metric: str) -> Figure:
         ax.grid(axis="x", linewidth=0.4, alpha=0.5)
         ax.set_ylim(len(arms) - 0.5, -0.5)
     _arm_ticks(axes, labels, columns)
-    direction = "higher" if result.higher_is_better else "lower"
+    direction = "higher" if result.comparison.higher_is_better else "lower"
     figure.supxlabel(f"{metric} ({direction} is better)", fontsize=9)
     return figure
 
@@ -321,6 +370,11 @@ def summarise_curves(curves: pd.DataFrame, confidence: float = 0.95) -> pd.DataF
     samples of tracked runs) are not learning curves and are left out. Vectorised over every
     step at once: a per-group call of :func:`rigorlab.stats.mean_interval` would take seconds on
     a study with thousands of curve points.
+
+    Steps from the first one where fewer than half of the arm's replicates (the most that
+    reported any step) still report are dropped: after early stopping, the mean of the few runs
+    that trained longest is not the arm's curve. ``low``/``high`` are cut at the curve's range
+    (:func:`curve_bounds`).
     """
     columns = ["name", "dataset", "arm", "step", "mean", "low", "high", "n"]
     learning = curves[~curves["name"].astype(str).str.startswith("system/")] if not curves.empty else curves
@@ -340,7 +394,15 @@ def summarise_curves(curves: pd.DataFrame, confidence: float = 0.95) -> pd.DataF
     # One replicate: no band, the line alone.
     low = np.where(usable, means - half_width, means)
     high = np.where(usable, means + half_width, means)
-    return pd.DataFrame(
+    names = summary["name"].astype(str)
+    for name in names.unique():
+        low_bound, high_bound = curve_bounds(name)
+        rows = (names == name).to_numpy()
+        if low_bound is not None:
+            low[rows] = np.maximum(low[rows], low_bound)
+        if high_bound is not None:
+            high[rows] = np.minimum(high[rows], high_bound)
+    table = pd.DataFrame(
         {
             "name": summary["name"].astype(str),
             "dataset": summary["dataset"].astype(str),
@@ -353,3 +415,15 @@ def summarise_curves(curves: pd.DataFrame, confidence: float = 0.95) -> pd.DataF
         },
         columns=columns,
     )
+    return _while_most_report(table)
+
+
+def _while_most_report(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of each (name, dataset, arm) before the first step that fewer than half of its
+    replicates reached."""
+    table = table.sort_values(["name", "dataset", "arm", "step"], kind="stable")
+    group = table.groupby(["name", "dataset", "arm"], sort=False)["n"]
+    few = (2 * table["n"] < group.transform("max")).astype(int)
+    # cummax: once a step is short of half, every later step of the curve is dropped too.
+    dropped = few.groupby([table["name"], table["dataset"], table["arm"]], sort=False).cummax().astype(bool)
+    return table.loc[~dropped].reset_index(drop=True)

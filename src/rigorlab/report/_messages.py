@@ -7,11 +7,13 @@ from __future__ import annotations
 
 MSG_NO_FINISHED_TRIALS = (
     "Study '{study}' has no finished trials to report ({stored} stored: {states}; {planned} planned). "
-    "Run `rigorlab run STUDY.yaml` first (`rigorlab status {study}` shows why trials failed)."
+    "Run `rigorlab run STUDY.yaml` first, or let a tracked run (rigorlab.track) finish; `rigorlab status {study}` "
+    "shows why trials failed."
 )
 MSG_UNKNOWN_METRIC = (
     "Metric '{metric}' (from --metric) is not stored for study '{study}'. Metrics stored: {available}. "
-    "Pick one of these, or add it to `metrics:` in the study file and run `rigorlab run STUDY.yaml`."
+    "Pick one of these. To add one: list it under `metrics:` in the study file and run `rigorlab run STUDY.yaml`, "
+    "or, for runs tracked with rigorlab.track, pass it to run.log_summary."
 )
 MSG_BAD_FORMAT = "--format must be one of {choices}. Got '{value}' instead."
 MSG_OUT_NOT_A_REPORT = (

@@ -13,8 +13,9 @@ from typing import Any
 import pandas as pd
 
 from rigorlab._version import __version__
-from rigorlab.models import METRICS, higher_is_better, is_known_metric
+from rigorlab.models import METRICS, is_known_metric, metric_direction
 from rigorlab.spec import expand_arms
+from rigorlab.stats import MIN_DATASETS_FOR_RANKING
 
 from ._arms import (
     ArmView,
@@ -117,6 +118,15 @@ def _protocol_paragraph(facts: StoredStudy) -> str:
             f"Each arm was evaluated with {folds}-fold cross-validation (stratified by class for "
             f"classification) repeated {replicates} times, with new splits in every replicate"
         )
+    elif protocol.kind == "group_shift":
+        groups = getattr(protocol, "train_groups", None)
+        until = getattr(protocol, "train_until", None)
+        chosen = f"the groups {', '.join(map(str, groups))}" if groups else f"the groups up to {until}"
+        design = (
+            f"Each arm was trained on {chosen} and tested on held-out rows of those groups and on every row of the "
+            f"other groups (distribution shift), with new training rows in each of {replicates} replicates; the "
+            "shifted test rows are the same in every replicate, so the comparisons are conditional on them"
+        )
     else:
         stratified = "stratified " if protocol.kind == "stratified_kfold" else ""
         design = (
@@ -189,25 +199,42 @@ def _models_paragraph(facts: StoredStudy, arms: list[ArmView]) -> str:
             "Each point of a parameter grid was evaluated as an arm of its own; no hyperparameter was selected."
         )
     elif spec is not None and not any(arm.grid for arm in arms):
-        sentences.append("Hyperparameters were fixed in advance; none was tuned.")
+        # What the store shows: rigorlab selected nothing. How the values were chosen is not recorded.
+        sentences.append("rigorlab selected no hyperparameters: each arm's values were given in the study file.")
     return " ".join(sentences)
 
 
-def metric_description(name: str) -> str:
-    """What a metric measures and its direction, as the methods state it."""
+def metric_description(name: str, direction: str | None = None, higher_is_better: bool | None = None) -> str:
+    """What a metric measures and its direction, as the methods state it.
+
+    ``direction``/``higher_is_better``: the direction the statistics used and where it came from
+    (``StudyComparison.direction``), when it was not rigorlab's own reading of the name (the user
+    stated it).
+    """
+    read = metric_direction(name)
+    if higher_is_better is not None and direction is not None and direction != read.reason:
+        return f"{'higher' if higher_is_better else 'lower'} is better, {direction}"
     if name in METRICS:
         info = METRICS[name]
         return f"{info.description}; {'higher' if info.higher_is_better else 'lower'} is better"
     if is_known_metric(name):
-        return f"scikit-learn scorer; {'higher' if higher_is_better(name) else 'lower'} is better"
-    # A name logged by a training loop: rigorlab does not know what it measures, and the
-    # statistics take larger values as better.
-    return "logged by the training code; treated as higher is better"
+        return f"scikit-learn scorer; {'higher' if read.higher_is_better else 'lower'} is better"
+    # A name logged by a training loop: rigorlab does not know what it measures; its direction
+    # comes from the name (loss, error, ... are lower-is-better) and the sentence says so.
+    return f"logged by the training code; {'higher' if read.higher_is_better else 'lower'} is better: {read.reason}"
 
 
-def _metrics_paragraph(metrics: Sequence[str], primary: str) -> str:
-    described = "; ".join(f"{name} ({metric_description(name)})" for name in metrics)
-    return f"The metrics were {described}. The primary metric, used for the comparisons, was {primary}."
+def _metrics_paragraph(metrics: Sequence[str], primary: str, results: Sequence[MetricResults] = ()) -> str:
+    compared = {result.metric: result.comparison for result in results}
+    described = []
+    for name in metrics:
+        comparison = compared.get(name)
+        if comparison is None:
+            described.append(f"{name} ({metric_description(name)})")
+        else:
+            text = metric_description(name, comparison.direction, comparison.higher_is_better)
+            described.append(f"{name} ({text})")
+    return f"The metrics were {'; '.join(described)}. The primary metric, used for the comparisons, was {primary}."
 
 
 # What each paired test of rigorlab.stats does, for the methods prose (keyed by the name the
@@ -217,28 +244,38 @@ TEST_PROSE = {
         "the Nadeau-Bengio corrected resampled t-test over all replicate x fold paired differences (the variance "
         "inflated by n_test/n_train for overlapping training sets)"
     ),
+    "corrected k-fold t-test on one shared split": (
+        "the Nadeau-Bengio corrected t-test over the k fold differences of the one split all replicates shared, each "
+        "averaged over the replicates (df = k - 1; the replicates differ only in seeds, so they add no evidence about "
+        "the split)"
+    ),
     "paired t-test": "a paired t-test on the replicate-level differences",
+    "paired t-test over replicates, conditional on the split": (
+        "a paired t-test on the replicate-level differences on one fixed split; the inference is conditional on "
+        "that split (seeds cannot estimate how another split or sample of the data would change the result)"
+    ),
 }
-INTERVAL_PROSE = {"t": "Student-t", "bca": "BCa bootstrap", "percentile": "percentile bootstrap"}
+
+
+def _seed_text(seed: int | None) -> str:
+    return "seed given as a numpy Generator" if seed is None else f"seed {seed}"
 
 
 def _statistics_paragraph(results: Sequence[MetricResults]) -> str:
     comparison = results[0].comparison
-    alpha = 1 - comparison.confidence
+    alpha = round(1 - comparison.confidence, 12)
     tests = sorted(set(comparison.comparisons["test"])) if not comparison.comparisons.empty else []
-    method = INTERVAL_PROSE.get(comparison.interval_method, comparison.interval_method)
-    text = (
-        f"Every score is reported as the mean over replicates with its {comparison.confidence:.0%} {method} interval "
-        "(fold scores were first averaged within each replicate)."
-    )
+    text = f"Every score is reported as the {comparison.estimate_description()}"
     if tests:
         described = " or ".join(TEST_PROSE.get(test, test) for test in tests)
         text += (
             f" Each arm was compared with the baseline {comparison.baseline} on {comparison.metric} with {described}, "
             f"with Holm's correction over the comparisons within each dataset at alpha = {alpha:.2g}; a difference "
-            "is called better or worse only when its adjusted p-value is below alpha. Effect sizes are Cohen's d_z "
-            "of the replicate-level differences. Where no difference was found, the number of replicates needed "
-            "for 80% power was computed from the noncentral t distribution of the same test."
+            "is called better or worse only when its adjusted p-value is below alpha (differences that all equal one "
+            "value have no p-value and no verdict). Effect sizes are Cohen's d_z of the differences the test used. "
+            "Where no difference was found, the number of replicates needed for 80% power was computed from the "
+            "noncentral t distribution of the same test at the Bonferroni level alpha/m (m comparisons per dataset), "
+            "a conservative stand-in for Holm's correction."
         )
     if comparison.ranking is not None:
         text += (
@@ -246,12 +283,18 @@ def _statistics_paragraph(results: Sequence[MetricResults]) -> str:
             "each dataset and compared with the Friedman test (with the Iman-Davenport F), the Nemenyi critical "
             "difference and pairwise Wilcoxon signed-rank tests with Holm's correction."
         )
+    elif comparison.average_ranks is not None:
+        text += (
+            f" Across the {len(comparison.datasets)} datasets the arms' average ranks are given as a description "
+            f"only: rigorlab runs tests across datasets (Friedman, Nemenyi, Wilcoxon) from {MIN_DATASETS_FOR_RANKING} "
+            "datasets on."
+        )
     if len(results) > 1:
         others = ", ".join(result.metric for result in results[1:])
         text += f" The same procedures were applied to {others}."
     return text + (
         f" Statistics were computed with rigorlab {__version__} (rigorlab.stats) from the stored fold scores "
-        f"({comparison.n_resamples} bootstrap resamples where a bootstrap is used, seed 0)."
+        f"({comparison.n_resamples} bootstrap resamples where a bootstrap is used, {_seed_text(comparison.seed)})."
     )
 
 
@@ -356,7 +399,7 @@ def methods_paragraphs(
         Paragraph("Protocol", _protocol_paragraph(facts)),
         Paragraph("Seeds", _seeds_paragraph(facts, numpy_versions)),
         Paragraph("Models and hyperparameters", _models_paragraph(facts, arms)),
-        Paragraph("Metrics", _metrics_paragraph(metrics, primary)),
+        Paragraph("Metrics", _metrics_paragraph(metrics, primary, results)),
         Paragraph("Statistical analysis", _statistics_paragraph(results)),
         Paragraph(
             "Hardware and software",

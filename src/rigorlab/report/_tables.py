@@ -21,7 +21,8 @@ from ._records import Cell, ResultsTable, VerificationMark
 __all__ = ["build_results_table", "choose_digits", "format_interval", "format_number"]
 
 MISSING = "\N{EM DASH}"
-INTERVAL_WORDS = {"t": "Student-t", "bca": "BCa bootstrap", "percentile": "percentile bootstrap"}
+# The name rigorlab.stats gives the paired t-test on one fixed split (its ``test`` column).
+TEST_FIXED_SPLIT = "paired t-test over replicates, conditional on the split"
 
 
 def choose_digits(values: Sequence[float] | np.ndarray) -> int:
@@ -66,6 +67,11 @@ def format_interval(low: float, high: float, digits: int) -> str:
     return f"[{low:.{digits}f}, {high:.{digits}f}]"
 
 
+def _why(reason: str) -> str:
+    """A choice's reason for a paper: without the command-line hint ("; choose with --baseline")."""
+    return reason.split("; choose")[0]
+
+
 def _table_legend(
     comparison: StudyComparison,
     *,
@@ -73,9 +79,7 @@ def _table_legend(
     missing_cells: bool,
     replicate_counts: list[int],
 ) -> str:
-    confidence = comparison.confidence
-    alpha = 1 - confidence
-    method = INTERVAL_WORDS.get(comparison.interval_method, comparison.interval_method)
+    alpha = round(1 - comparison.confidence, 12)
     counts = sorted(set(replicate_counts))
     if not counts:
         replicates = "no replicates"
@@ -85,17 +89,26 @@ def _table_legend(
         replicates = f"{counts[0]} to {counts[-1]} replicates per cell (some trials did not finish)"
     tests = sorted(set(comparison.comparisons["test"])) if not comparison.comparisons.empty else []
     direction = "higher" if comparison.higher_is_better else "lower"
+    # The statistics module says which interval each cell carries and what variation it covers.
+    described = comparison.estimate_description()
+    metric_reason = f" ({_why(comparison.metric_reason)})" if comparison.metric_reason else ""
+    baseline_reason = f" ({_why(comparison.baseline_reason)})" if comparison.baseline_reason else ""
     sentences = [
-        f"Mean of {comparison.metric} over replicates with its {confidence:.0%} {method} interval "
-        f"(fold scores averaged within each replicate; {replicates}).",
-        f"Bold: the best mean on each dataset ({direction} is better).",
+        f"Each cell: {comparison.metric}{metric_reason}, {replicates}: the {described}",
+        f"Bold: the best mean on each dataset ({direction} is better: {comparison.direction}).",
     ]
     if tests:
         sentences.append(
             f"{msg.MARK_NO_EVIDENCE} no statistical support for a difference from the baseline "
-            f"{comparison.baseline} ({' / '.join(tests)} against the baseline, Holm-corrected within each "
-            f"dataset; adjusted p >= {alpha:.2g}). Unmarked arms differ from the baseline with adjusted "
-            f"p < {alpha:.2g}."
+            f"{comparison.baseline}{baseline_reason} ({' / '.join(tests)} against the baseline, Holm-corrected "
+            "within each "
+            f"dataset; adjusted p >= {alpha:.2g}, or no p-value when every paired difference was equal). Unmarked "
+            f"arms differ from the baseline with adjusted p < {alpha:.2g}."
+        )
+    if TEST_FIXED_SPLIT in tests:
+        sentences.append(
+            "The tests are conditional on the one split every replicate used: a difference is supported on that "
+            "split; the replicates cannot show how another split or sample of the data would change it."
         )
     if msg.MARK_NOT_TESTED in marks_used:
         sentences.append(f"{msg.MARK_NOT_TESTED} not tested: fewer than 2 replicates paired with the baseline.")

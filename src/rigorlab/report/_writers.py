@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import math
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -270,6 +271,10 @@ def write_report(data: ReportData, out: str | Path, *, formats: Sequence[str] = 
 
 def _move_into_place(staging: Path, target: Path) -> None:
     """Replace ``target`` by the finished ``staging`` folder (renames on one file system)."""
+    # mkdtemp makes the folder private (0700); a report is meant to be read by others.
+    mask = os.umask(0)
+    os.umask(mask)
+    staging.chmod(0o777 & ~mask)
     if not target.exists():
         staging.rename(target)
         return

@@ -6,7 +6,7 @@ import difflib
 import importlib
 import inspect
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,18 @@ MSG_UNKNOWN_METRIC = (
 MSG_BASELINE = (
     "The 'baseline' field of the study names '{baseline}', which is not one of the arms ({where}).{closest} "
     "Arms: {arms}."
+)
+MSG_AUDIT_OPTION = (
+    "The audits field of the study sets '{option}' for audit '{kind}', which it does not take ({where}).{closest} "
+    "Settings of {kind}: {valid}."
+)
+MSG_AUDIT_OPTION_TYPE = (
+    "The '{option}' setting of audit '{kind}' must be {expected} (its default is {default}). Got {got} instead "
+    "({where})."
+)
+MSG_FAIRLEARN_MISSING = (
+    "{owner} has mitigation: {method}, which needs fairlearn, but it cannot be imported: {reason} ({where}). "
+    "Install it (pip install 'rigorlab[audit]')."
 )
 MSG_BASELINE_GRID = (
     "The 'baseline' field of the study names model '{baseline}', which expands to {count} arms because its "
@@ -134,6 +146,7 @@ def _owner(path: Sequence[str | int], data: Any) -> str:
 
 
 def _valid_fields(path: Sequence[str | int]) -> list[str]:
+    from rigorlab.spec._audit_spec import MitigationSpec
     from rigorlab.spec._model import DatasetSpec, EarlyStoppingSpec, ProtocolSpec, TrainingSpec
 
     model: type[Any] = StudySpec
@@ -146,6 +159,7 @@ def _valid_fields(path: Sequence[str | int]) -> list[str]:
             "protocol": ProtocolSpec,
             "training": TrainingSpec,
             "early_stopping": EarlyStoppingSpec,
+            "mitigation": MitigationSpec,
         }.get(str(part), model)
     return [field.alias or name for name, field in model.model_fields.items()]
 
@@ -270,6 +284,8 @@ def check_torch_module(model: ModelSpec, index: int, located: Located) -> None:
 def check_estimators(spec: StudySpec, located: Located) -> None:
     """Import every estimator (or torch module) and check its parameters against its constructor."""
     for index, model in enumerate(spec.models):
+        if model.mitigation is not None:
+            _check_fairlearn(model, index, located)
         if model.is_torch:
             check_torch_module(model, index, located)
             continue
@@ -290,6 +306,74 @@ def check_estimators(spec: StudySpec, located: Located) -> None:
         ):
             raise SpecError(MSG_ESTIMATOR_NOT_ESTIMATOR.format(owner=owner, path=model.estimator, where=where))
         _check_params(model, index, estimator_class, located)
+
+
+def _check_fairlearn(model: ModelSpec, index: int, located: Located) -> None:
+    assert model.mitigation is not None
+    try:
+        import fairlearn  # noqa: F401 - an optional extra, imported to check that it is there
+    except ImportError as error:
+        raise SpecError(
+            MSG_FAIRLEARN_MISSING.format(
+                owner=f"models[{index}] ({model.name})",
+                method=model.mitigation.method,
+                reason=f"{type(error).__name__}: {error}",
+                where=located.where(("models", index, "mitigation")),
+            )
+        ) from error
+
+
+def _expected_type(default: Any) -> tuple[str, Callable[[Any], bool]] | None:
+    """What a setting must be, judged from its default (None: anything)."""
+    if isinstance(default, bool):
+        return "true or false", lambda value: isinstance(value, bool)
+    if isinstance(default, int | float):
+        return "a number", lambda value: isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(default, list):
+        return "a list", lambda value: isinstance(value, list)
+    if isinstance(default, str):
+        return "a text string", lambda value: isinstance(value, str)
+    return None
+
+
+def check_audits(spec: StudySpec, located: Located) -> None:
+    """Every setting given for an audit is one it takes, of the type of its default."""
+    if spec.audits is None or not spec.audits.options:
+        return
+    from rigorlab.audits import DEFAULTS  # the audits own their settings; imported only when some are given
+
+    for kind, options in spec.audits.options.items():
+        defaults = DEFAULTS.get(kind, {})
+        valid = sorted(defaults)
+        for option, value in options.items():
+            where = located.where(("audits", kind, option))
+            if option not in defaults:
+                raise SpecError(
+                    MSG_AUDIT_OPTION.format(
+                        option=option,
+                        kind=kind,
+                        where=where,
+                        closest=_closest_text(option, valid),
+                        valid=", ".join(valid) or "none",
+                    )
+                )
+            expected = _expected_type(defaults[option])
+            if expected is not None and value is not None and not expected[1](value):
+                raise SpecError(
+                    MSG_AUDIT_OPTION_TYPE.format(
+                        option=option,
+                        kind=kind,
+                        expected=expected[0],
+                        default=_describe(defaults[option]),
+                        got=_describe(value),
+                        where=where,
+                    )
+                )
+
+
+def _closest_text(word: str, choices: list[str]) -> str:
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return f" Did you mean '{match[0]}'?" if match else ""
 
 
 def check_metrics(spec: StudySpec, located: Located) -> None:
@@ -349,6 +433,7 @@ def _finish(located: Located, path: Path | None, text: str) -> LoadedStudy:
     check_metrics(spec, located)
     check_estimators(spec, located)
     check_baseline(spec, located)
+    check_audits(spec, located)
     return LoadedStudy(spec=spec, path=path, text=text, located=located)
 
 

@@ -7,10 +7,16 @@ comes back through the same path and gets a ``file:line``.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from rigorlab.spec._audit_spec import AuditsSpec, MitigationSpec
+from rigorlab.spec._fields import FieldProblem, MissingField
+from rigorlab.spec._fields import Strict as _Strict
+from rigorlab.spec._fields import closest as _closest
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -20,6 +26,7 @@ __all__ = [
     "EarlyStoppingSpec",
     "MissingField",
     "ModelSpec",
+    "PROTOCOLS",
     "ProtocolSpec",
     "StudySpec",
     "TRAINERS",
@@ -35,6 +42,7 @@ BUILTIN_DATASETS = {
     "diabetes": "regression",
 }
 PREPROCESS_STEPS = ("impute", "one_hot", "ordinal", "standard_scale")
+PROTOCOLS = ("holdout", "kfold", "stratified_kfold", "repeated_kfold", "group_shift")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 IMPORT_PATH_PATTERN = r"^[A-Za-z_][\w.]*([.:][A-Za-z_]\w*)$"
 
@@ -51,7 +59,9 @@ MSG_DUPLICATE_NAME = "{what} names must be unique; '{name}' appears more than on
 MSG_PREPROCESS_STEP = "unknown preprocessing step '{step}'; expected one of {steps}"
 MSG_PREPROCESS_BOTH_ENCODERS = "preprocess has both one_hot and ordinal; categorical columns take one encoding"
 MSG_HOLDOUT_FOLDS = "folds does not apply to a holdout protocol; use test_size (a fraction such as 0.25)"
-MSG_KFOLD_TEST_SIZE = "test_size applies only to kind: holdout; {kind} tests on each of its folds in turn"
+MSG_KFOLD_TEST_SIZE = (
+    "test_size applies only to kind: holdout (and group_shift); {kind} tests on each of its folds in turn"
+)
 MSG_PRIMARY_METRIC = (
     "primary_metric '{metric}' is not one of metrics ({metrics}); add it to metrics or pick one of them"
 )
@@ -77,37 +87,34 @@ MSG_TORCH_NESTED = (
     "or remove the grid"
 )
 MSG_MAX_STACK_UNBATCHED = "max_stack applies to batched training; remove it or set batched: true"
+MSG_MITIGATION_TORCH = (
+    "model '{name}' has trainer: {trainer}, but mitigation: wraps a scikit-learn classifier (fairlearn refits it "
+    "or post-processes its scores). Remove mitigation:, or use a scikit-learn estimator"
+)
+MSG_MITIGATION_NESTED = (
+    "model '{name}' has mitigation: and a grid in params with protocol.inner_folds, but nested selection of a "
+    "mitigated model is not supported (the inner CV would need the sensitive columns). Remove inner_folds (each "
+    "grid point then becomes a mitigated arm of its own) or remove the grid"
+)
+MSG_GROUP_SHIFT_FOLDS = (
+    "folds does not apply to kind: group_shift, which trains once per replicate; use test_size (the share of the "
+    "training groups' rows held out as the in-distribution test)"
+)
+MSG_GROUP_SHIFT_CHOICE = (
+    "kind: group_shift needs which groups to train on: train_groups: [a, b] (values of the datasets' group: "
+    "column) or train_until: value (groups up to that number or date train; later ones are tested); give one"
+)
+MSG_GROUP_SHIFT_BOTH = "give train_groups or train_until, not both"
+MSG_GROUP_SHIFT_ONLY = "{field} applies to kind: group_shift only; remove it or set kind: group_shift"
+MSG_GROUP_SHIFT_NEEDS_GROUP = (
+    "dataset '{name}' has no group: column, which protocol kind: group_shift splits on. Add group: (the column "
+    "whose values are the groups or the time) to the dataset"
+)
 
 # Who trains a model: scikit-learn's fit, or rigorlab's torch trainer (transformers is the torch trainer with a
 # text-classification module preset).
 TRAINERS = ("sklearn", "torch", "transformers")
 TEXT_CLASSIFIER = "rigorlab.models:TextClassifier"
-
-
-class FieldProblem(ValueError):
-    """A validation problem that knows which field (relative path) it is about."""
-
-    def __init__(self, message: str, *path: str | int) -> None:
-        super().__init__(message)
-        self.path = path
-
-
-class MissingField(FieldProblem):
-    """A field that is required only in some cases (``estimator`` of a scikit-learn model) is missing."""
-
-    def __init__(self, *path: str | int) -> None:
-        super().__init__("missing", *path)
-
-
-def _closest(word: str, choices: list[str]) -> str:
-    import difflib
-
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return f" Did you mean '{match[0]}'?" if match else ""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class DatasetSpec(_Strict):
@@ -246,9 +253,14 @@ class ModelSpec(_Strict):
     preprocess: list[PreprocessStep] = Field(default_factory=list)
     training: TrainingSpec | None = Field(None, description="optimizer, epochs, batch size... (trainer: torch)")
     timeout: float | None = Field(None, gt=0, description="seconds before a trial is stopped and stored as failed")
+    mitigation: MitigationSpec | None = Field(
+        None, description="a fairlearn mitigation of the classifier (threshold_optimizer, exponentiated_gradient)"
+    )
 
     @model_validator(mode="after")
     def _fields_fit_trainer(self) -> ModelSpec:
+        if self.mitigation is not None and self.trainer != "sklearn":
+            raise FieldProblem(MSG_MITIGATION_TORCH.format(name=self.name, trainer=self.trainer), "mitigation")
         if self.trainer == "sklearn":
             extra = [f for f in ("module", "training") if getattr(self, f) is not None]
             if extra:
@@ -329,33 +341,55 @@ class ModelSpec(_Strict):
 class ProtocolSpec(_Strict):
     """How data are split into training and test rows, per replicate."""
 
-    kind: Literal["holdout", "kfold", "stratified_kfold", "repeated_kfold"] = "repeated_kfold"
+    kind: Literal["holdout", "kfold", "stratified_kfold", "repeated_kfold", "group_shift"] = "repeated_kfold"
     folds: int = Field(5, ge=2, le=100)
     test_size: float = Field(0.25, gt=0, lt=1)
     inner_folds: int | None = Field(
         None, ge=2, le=20, description="inner CV folds that select each model's hyperparameters (nested)"
     )
+    train_groups: list[int | float | str] | None = Field(
+        None, min_length=1, description="group_shift: the values of the group column trained on"
+    )
+    train_until: int | float | str | None = Field(
+        None, description="group_shift: groups up to this number or date train; later groups are tested"
+    )
+
+    @field_validator("train_until", mode="before")
+    @classmethod
+    def _date_as_text(cls, value: Any) -> Any:
+        # YAML reads 2001-06-30 as a date; kept as ISO text so that a stored spec validates back to the same value.
+        return value.isoformat() if isinstance(value, datetime.date) else value
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> ProtocolSpec:
         # A value equal to the default is accepted: a stored spec (dumped with its defaults)
         # must validate again when it is read back.
         defaults = type(self).model_fields
-        if self.kind == "holdout" and "folds" in self.model_fields_set and self.folds != defaults["folds"].default:
-            raise FieldProblem(MSG_HOLDOUT_FOLDS, "folds")
+        one_split = self.kind in ("holdout", "group_shift")
+        if one_split and "folds" in self.model_fields_set and self.folds != defaults["folds"].default:
+            raise FieldProblem(MSG_HOLDOUT_FOLDS if self.kind == "holdout" else MSG_GROUP_SHIFT_FOLDS, "folds")
         changed_test_size = self.test_size != defaults["test_size"].default
-        if self.kind != "holdout" and "test_size" in self.model_fields_set and changed_test_size:
+        if not one_split and "test_size" in self.model_fields_set and changed_test_size:
             raise FieldProblem(MSG_KFOLD_TEST_SIZE.format(kind=self.kind), "test_size")
+        if self.kind == "group_shift":
+            if self.train_groups is None and self.train_until is None:
+                raise FieldProblem(MSG_GROUP_SHIFT_CHOICE, "kind")
+            if self.train_groups is not None and self.train_until is not None:
+                raise FieldProblem(MSG_GROUP_SHIFT_BOTH, "train_until")
+        else:
+            for name in ("train_groups", "train_until"):
+                if getattr(self, name) is not None:
+                    raise FieldProblem(MSG_GROUP_SHIFT_ONLY.format(field=name), name)
         return self
 
     @property
     def folds_per_replicate(self) -> int:
-        return 1 if self.kind == "holdout" else self.folds
+        return 1 if self.kind in ("holdout", "group_shift") else self.folds
 
     @property
     def resplits_per_replicate(self) -> bool:
         """Whether each replicate draws new splits (True) or all replicates share one split."""
-        return self.kind in ("holdout", "repeated_kfold")
+        return self.kind in ("holdout", "repeated_kfold", "group_shift")
 
 
 class StudySpec(_Strict):
@@ -372,6 +406,7 @@ class StudySpec(_Strict):
     primary_metric: str | None = None
     baseline: str | None = None
     timeout: float | None = Field(None, gt=0, description="default seconds per trial")
+    audits: AuditsSpec | None = Field(None, description="audits run by `rigorlab run` (data before training)")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> StudySpec:
@@ -388,6 +423,12 @@ class StudySpec(_Strict):
                     raise FieldProblem(
                         MSG_TORCH_NESTED.format(name=model.name, trainer=model.trainer), "models", index, "params"
                     )
+                if model.mitigation is not None and model.grid:
+                    raise FieldProblem(MSG_MITIGATION_NESTED.format(name=model.name), "models", index, "mitigation")
+        if self.protocol.kind == "group_shift":
+            for index, dataset in enumerate(self.datasets):
+                if dataset.group is None:
+                    raise FieldProblem(MSG_GROUP_SHIFT_NEEDS_GROUP.format(name=dataset.name), "datasets", index)
         if self.primary_metric is not None and self.primary_metric not in self.metrics:
             raise FieldProblem(
                 MSG_PRIMARY_METRIC.format(metric=self.primary_metric, metrics=", ".join(self.metrics)),

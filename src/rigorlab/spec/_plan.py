@@ -72,7 +72,8 @@ class Arm:
     ``params`` are fixed constructor parameters; ``grid`` (non-empty only with nested selection)
     maps parameters to the values an inner cross-validation chooses from. For torch models
     (``trainer`` is ``torch`` or ``transformers``), ``estimator`` is the module's import path and
-    ``training`` holds every training setting.
+    ``training`` holds every training setting. ``mitigation`` (a fairlearn method and its settings)
+    wraps a scikit-learn classifier.
     """
 
     name: str
@@ -85,6 +86,7 @@ class Arm:
     inner_folds: int | None
     trainer: str = "sklearn"
     training: Mapping[str, Any] | None = None
+    mitigation: Mapping[str, Any] | None = None
 
     @property
     def is_torch(self) -> bool:
@@ -109,6 +111,8 @@ class Arm:
             # Only torch arms carry these keys, so the keys of scikit-learn trials stay as they were.
             config["trainer"] = self.trainer
             config["training"] = {k: v for k, v in (self.training or {}).items() if k not in RUN_OPTIONS}
+        if self.mitigation is not None:
+            config["mitigation"] = dict(self.mitigation)
         return config
 
 
@@ -128,6 +132,8 @@ def expand_arms(spec: StudySpec) -> list[Arm]:
         torch_fields: dict[str, Any] = (
             {"trainer": model.trainer, "training": model.training_settings()} if model.is_torch else {}
         )
+        if model.mitigation is not None:
+            torch_fields["mitigation"] = model.mitigation.resolved()
         if nested or not grid:
             arms.append(
                 Arm(
@@ -165,7 +171,11 @@ def expand_arms(spec: StudySpec) -> list[Arm]:
 
 @dataclass(frozen=True)
 class Trial:
-    """One fit and evaluation: arm x dataset x replicate x fold."""
+    """One fit and evaluation: arm x dataset x replicate x fold.
+
+    ``train_groups`` (protocol ``group_shift``): the training groups, as text; the trial's test rows in
+    them are its in-distribution test, the others its shifted test.
+    """
 
     key: str
     arm: Arm
@@ -178,6 +188,13 @@ class Trial:
     task: str
     metrics: tuple[str, ...]
     primary_metric: str
+    train_groups: tuple[str, ...] | None = None
+
+    @property
+    def is_shift(self) -> bool:
+        """Whether the trial tests on held-out groups (protocol ``group_shift``): its test rows then hold the
+        shifted rows and, in the training groups, the in-distribution rows."""
+        return self.train_groups is not None
 
     def identity(self) -> dict[str, Any]:
         return {"arm": self.arm.name, "dataset": self.dataset, "replicate": self.replicate, "fold": self.fold}
@@ -208,7 +225,7 @@ def build_plan(spec: StudySpec, datasets: Mapping[str, Dataset]) -> Plan:
     Trials come out ordered dataset, replicate, fold, arm, so that the results of a replicate
     complete together and a partly run study already has paired results.
     """
-    from rigorlab.data import make_splits
+    from rigorlab.data import make_splits, training_groups
 
     arms = expand_arms(spec)
     trials: list[Trial] = []
@@ -217,11 +234,15 @@ def build_plan(spec: StudySpec, datasets: Mapping[str, Dataset]) -> Plan:
     for dataset_spec in spec.datasets:
         dataset = datasets[dataset_spec.name]
         shared_splits = None
+        shift = spec.protocol.kind == "group_shift"
+        train_groups = training_groups(spec.protocol, dataset.group, dataset.name) if shift else None
         for replicate in range(spec.replicates):
             seeds = derive_seeds(spec.seed, replicate)
             if spec.protocol.resplits_per_replicate or shared_splits is None:
                 split_seed = seeds.split if spec.protocol.resplits_per_replicate else derive_seeds(spec.seed, 0).split
-                replicate_splits = make_splits(spec.protocol, dataset.target, dataset.task, split_seed, dataset.name)
+                replicate_splits = make_splits(
+                    spec.protocol, dataset.target, dataset.task, split_seed, dataset.name, dataset.group
+                )
                 if not spec.protocol.resplits_per_replicate:
                     shared_splits = replicate_splits
             else:
@@ -230,18 +251,20 @@ def build_plan(spec: StudySpec, datasets: Mapping[str, Dataset]) -> Plan:
                 split_fp = split.fingerprint
                 splits[split_fp] = split
                 for arm in arms:
-                    key = trial_key(
-                        {
-                            "format": TRIAL_FORMAT,
-                            "arm": arm.config(),
-                            "dataset": dataset.fingerprint,
-                            "split": split_fp,
-                            "seeds": seeds.to_dict(),
-                            "task": dataset.task,
-                            "metrics": metrics,
-                            "primary_metric": spec.primary,
-                        }
-                    )
+                    payload: dict[str, Any] = {
+                        "format": TRIAL_FORMAT,
+                        "arm": arm.config(),
+                        "dataset": dataset.fingerprint,
+                        "split": split_fp,
+                        "seeds": seeds.to_dict(),
+                        "task": dataset.task,
+                        "metrics": metrics,
+                        "primary_metric": spec.primary,
+                    }
+                    if train_groups is not None:
+                        # Only group-shift trials carry it, so every other trial keeps its key.
+                        payload["train_groups"] = list(train_groups)
+                    key = trial_key(payload)
                     trials.append(
                         Trial(
                             key,
@@ -255,6 +278,7 @@ def build_plan(spec: StudySpec, datasets: Mapping[str, Dataset]) -> Plan:
                             dataset.task,
                             metrics,
                             spec.primary,
+                            train_groups,
                         )
                     )
     return Plan(spec=spec, arms=arms, trials=trials, splits=splits)

@@ -30,14 +30,20 @@ models:
     estimator: sklearn.ensemble.RandomForestClassifier
     params: {{n_estimators: 200}}
     # timeout: 600                  # seconds before a trial is stopped and stored as failed
+    # mitigation: threshold_optimizer  # or exponentiated_gradient: fairlearn on the sensitive: columns (an arm)
 
 protocol:
-  kind: repeated_kfold              # holdout | kfold | stratified_kfold | repeated_kfold
+  kind: repeated_kfold              # holdout | kfold | stratified_kfold | repeated_kfold | group_shift
   folds: 5
   # inner_folds: 3                  # nested selection: an inner CV picks each grid's values
-  # (holdout takes test_size: 0.25 instead of folds)
+  # (holdout takes test_size: 0.25 instead of folds; group_shift trains on some values of each dataset's
+  #  group: column -- train_groups: [a, b] or train_until: 2001 -- tests on the others, and holds out
+  #  test_size of the training groups' rows as the in-distribution test)
 
 metrics: [accuracy, roc_auc, f1_macro]   # also balanced_accuracy, log_loss, brier, r2, mae, rmse, ...
 primary_metric: accuracy
 baseline: logreg
+
+# audits: [data, fairness, robustness, explain, cards]   # run by `rigorlab run`: data before training
+# audits: {{strict: true, data: {{}}, fairness: {{n_boot: 500}}}}  # strict: a severe data finding stops the run
 """

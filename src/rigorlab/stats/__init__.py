@@ -2,7 +2,9 @@
 
 Every function works on plain arrays or DataFrames with stated shapes, takes a ``seed`` (an int
 or a ``numpy.random.Generator``) when it is random, and returns the same type whatever the
-input. :func:`compare_study` runs the whole comparison of a study from its fold-level scores.
+input. :func:`compare_study` runs the whole comparison of a study from its fold-level scores;
+its ``splits`` argument says whether replicates draw new splits, share one split or use one fixed
+split, and picks the test and the per-arm interval accordingly.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ._baseline import (
     compare_to_baseline,
     holm_adjust,
     paired_comparison,
+    wilson_interval,
 )
 from ._bayes import (
     BayesianComparison,
@@ -37,7 +40,7 @@ from ._cd_diagram import critical_difference_diagram, save_figure
 from ._common import SeedLike
 from ._compare import compare_study
 from ._examples import simulated_study_frame
-from ._from_store import compare_stored, declared_arms
+from ._from_store import StoredChoices, compare_stored, declared_arms, stored_choices, stored_splits
 from ._intervals import (
     ARM_ESTIMATE_COLUMNS,
     Interval,
@@ -46,8 +49,9 @@ from ._intervals import (
     mean_interval,
 )
 from ._messages import VERDICT_BETTER, VERDICT_NO_EVIDENCE, VERDICT_WORSE
-from ._power import paired_test_power, replicates_needed
+from ._power import paired_test_power, replicates_needed, replicates_needed_shared_split
 from ._ranking import (
+    MIN_DATASETS_FOR_RANKING,
     FriedmanResult,
     NemenyiResult,
     RankingResult,
@@ -79,6 +83,7 @@ __all__ = [
     "BAYESIAN_COLUMNS",
     "COMPARISON_COLUMNS",
     "ESTIMATE_COLUMNS",
+    "MIN_DATASETS_FOR_RANKING",
     "REQUIRED_COLUMNS",
     "STUDY_COMPARISON_COLUMNS",
     "VERDICT_BETTER",
@@ -93,6 +98,7 @@ __all__ = [
     "PairedComparison",
     "RankingResult",
     "SeedLike",
+    "StoredChoices",
     "StudyComparison",
     "aggregate_iqm",
     "aggregate_mean",
@@ -126,8 +132,12 @@ __all__ = [
     "probability_of_improvement_interval",
     "rank_arms",
     "replicates_needed",
+    "replicates_needed_shared_split",
     "save_figure",
     "simulated_study_frame",
+    "stored_choices",
+    "stored_splits",
     "stratified_bootstrap_interval",
     "violation_ratio",
+    "wilson_interval",
 ]

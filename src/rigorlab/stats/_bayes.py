@@ -37,6 +37,7 @@ from ._common import (
     check_rope,
     json_safe,
 )
+from ._paired import ZERO_SD_RELATIVE
 
 _SAMPLES_PER_BLOCK = 5_000
 
@@ -115,6 +116,12 @@ def correlated_bayesian_ttest(
     -------
     BayesianComparison
 
+    Raises
+    ------
+    rigorlab.errors.InputError
+        The differences have zero variance (the posterior would be a point mass), fewer than 2
+        pairs, or a bad ``rope``/``rho``.
+
     Examples
     --------
     >>> a = [0.80, 0.82, 0.79, 0.81, 0.80, 0.83, 0.78, 0.82, 0.81, 0.80]
@@ -133,14 +140,14 @@ def correlated_bayesian_ttest(
     differences = _differences(scores_a, scores_b, higher_is_better)
     count = differences.size
     mean = float(differences.mean())
-    scale = math.sqrt(float(differences.var(ddof=1)) * (1 / count + rho / (1 - rho)))
-    if scale == 0.0:
-        # The posterior is a point mass at the mean difference.
-        left = 1.0 if mean < -rope else 0.0
-        right = 1.0 if mean > rope else 0.0
-        if rope == 0 and mean == 0:
-            left = right = 0.5
-        return BayesianComparison(left, 1.0 - left - right, right, rope, msg.TEST_CORRELATED_BAYESIAN_T, None)
+    sd = float(differences.std(ddof=1))
+    scale = sd * math.sqrt(1 / count + rho / (1 - rho))
+    magnitude = float(np.nanmax(np.abs(np.concatenate([np.ravel(scores_a), np.ravel(scores_b)]))))
+    # Zero up to the rounding of subtracting two scores (see _paired.ZERO_SD_RELATIVE).
+    if scale == 0.0 or sd <= ZERO_SD_RELATIVE * magnitude:
+        # The posterior would be a point mass at the mean difference: certainty drawn from
+        # replicates that repeat one result. Refuse rather than report it.
+        raise InputError(msg.ZERO_VARIANCE_POSTERIOR.format(difference=mean))
     posterior = stats.t(df=count - 1, loc=mean, scale=scale)
     left = float(posterior.cdf(-rope))
     right = float(posterior.sf(rope))

@@ -6,6 +6,7 @@ display backend, so it is safe on a server, in a worker and in tests.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,7 +74,9 @@ def critical_difference_diagram(
     names = [name for name, _ in ordered]
     ranks = [rank for _, rank in ordered]
     n_arms = len(names)
-    lowest, highest = 1, max(n_arms, int(round(max(ranks) + 0.5)))
+    # Average ranks of k arms lie in [1, k]: the axis spans exactly that (a rank beyond k, from a
+    # caller's own table, widens it to the next whole number).
+    lowest, highest = 1, max(n_arms, math.ceil(max(ranks) - 1e-9))
     span = highest - lowest
     label_room = 0.45 * span + 0.4
     left_count = (n_arms + 1) // 2

@@ -38,6 +38,14 @@ def check_confidence(confidence: float) -> float:
     return float(confidence)
 
 
+def alpha_of(confidence: float) -> float:
+    """The test level ``alpha = 1 - confidence``, rounded to 12 decimals.
+
+    ``1 - 0.95`` is ``0.050000000000000044`` in binary floating point; results and JSON carry 0.05.
+    """
+    return round(1.0 - float(confidence), 12)
+
+
 def check_n_resamples(n_resamples: int) -> int:
     """Validate a count of bootstrap resamples or Monte Carlo samples."""
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, int | np.integer):

@@ -2,19 +2,33 @@
 
 Choices (stated in the result's legend too):
 
-- **Per-arm estimates**, for every metric: fold scores are averaged within a replicate; the mean
-  and interval run over replicates (independent splits), Student-t by default.
+- **Split design** (``splits``): whether replicates draw new splits (``"resampled"``: holdout,
+  repeated k-fold), share one k-fold split (``"shared"``: kfold, stratified_kfold), use one fixed
+  split (``"fixed"``: tracked runs, group-shift test sets) or it is not known (``"unknown"``).
+  It picks the paired test (``_paired``), the per-arm interval (``_estimates``) and the power
+  advice (``_pairs``). Left out, resampled splits are assumed and ``problems`` says so.
+- **Direction**: ``higher_is_better`` as given, else from the metric's name
+  (:func:`rigorlab.models.metric_direction`: known metrics, then lower-is-better words such as
+  loss, error, perplexity); the legend says which.
+- **Per-arm estimates**, for every metric: the mean over replicates (fold scores averaged within a
+  replicate) with the interval that matches the design (``interval_method="auto"``), or a plain t /
+  BCa / percentile interval over replicates.
 - **Paired tests** on the chosen metric, per dataset, every arm against the baseline on the
-  (replicate, fold) cells both have. Several folds per replicate, or one fold with known
-  ``n_train``/``n_test`` (resampled hold-out splits): Nadeau-Bengio corrected t-test over the
-  J fold-level differences with ``n_test/n_train`` from the table (``1/(folds - 1)`` when the
-  sizes are unknown). One fold and no sizes: paired t-test on replicate-level differences.
+  (replicate, fold) cells both have, with ``n_test/n_train`` from the table (``1/(folds - 1)``
+  when the sizes are unknown).
 - **Holm** over the k - 1 comparisons within each dataset (the family a per-dataset table
-  shows); verdicts read the adjusted p-value at ``alpha = 1 - confidence``.
+  shows); verdicts read the adjusted p-value at ``alpha = 1 - confidence``. Differences with zero
+  variance get no p-value and no verdict of better or worse.
 - **Power**: where the verdict is "no evidence of a difference", the replicates that would
-  give 80% power for the observed difference (or ``minimal_difference``) with the same test.
-- **Across datasets** (>= 2 datasets, >= 2 arms with results on all): the mean score per
-  dataset feeds Friedman / Iman-Davenport, Nemenyi and Wilcoxon-Holm.
+  give 80% power for the observed difference (or ``minimal_difference``) with the test that ran,
+  at the Bonferroni level alpha / (k - 1).
+- **Across datasets** (>= 2 arms with results on all datasets): the mean score per dataset gives
+  average ranks from 2 datasets on, and feeds Friedman / Iman-Davenport, Nemenyi, Wilcoxon-Holm
+  (and the Bayesian signed-rank test) from :data:`MIN_DATASETS_FOR_RANKING` (5) datasets on; with
+  fewer the ranks are a description only and ``problems`` says why.
+- **Bounded metrics**: per-arm interval bounds are cut at the metric's range (accuracy in [0, 1],
+  r2 at most 1, losses at least 0: :func:`rigorlab.models.metric_bounds`); ``clipped`` and the
+  legend say where.
 - Randomness comes from one generator; groups are processed in sorted order, so the same seed
   gives the same numbers whatever the row order of the table.
 """
@@ -22,44 +36,28 @@ Choices (stated in the result's legend too):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from rigorlab.errors import InputError, NotFoundError
+from rigorlab.models import metric_direction
 
 from . import _messages as msg
-from ._baseline import (
-    PairedComparison,
-    finish_family,
-    prob_better_intervals,
-)
+from ._baseline import PairedComparison, finish_family, prob_better_intervals
 from ._bayes import bayesian_signed_rank_test, correlated_bayesian_ttest
-from ._common import (
-    FloatArray,
-    SeedLike,
-    as_generator,
-    check_confidence,
-    check_n_resamples,
-    check_rope,
-)
-from ._intervals import IntervalMethod, check_interval_method
-from ._paired import PairStatistics, k_fold_ratio, paired_statistics
-from ._power import replicates_needed
-from ._ranking import RankingResult, rank_arms
-from ._results_table import (
-    DatasetGrid,
-    estimates_table,
-    normalise_results,
-    ordered_unique,
-)
-from ._study import BAYESIAN_COLUMNS, STUDY_COMPARISON_COLUMNS, StudyComparison, study_legend
+from ._common import SeedLike, alpha_of, as_generator, check_confidence, check_n_resamples, check_rope
+from ._estimates import clip_to_bounds, estimates_table
+from ._intervals import check_interval_method
+from ._paired import check_splits
+from ._pairs import Pair, comparison_table, study_pairs
+from ._ranking import MIN_DATASETS_FOR_RANKING, RankingResult, average_ranks, rank_arms
+from ._results_table import normalise_results, ordered_unique
+from ._study import BAYESIAN_COLUMNS, StudyComparison, StudyFacts, range_text, study_legend
 
-TARGET_POWER = 0.8
-
-Pair = tuple[str, str, PairStatistics, FloatArray, FloatArray]
-"""(dataset, arm, statistics, arm cells, baseline cells) of one comparison."""
+SplitsOption = Literal["resampled", "shared", "fixed", "unknown"]
+EstimateMethod = Literal["auto", "t", "bca", "percentile"]
 
 
 def compare_study(
@@ -67,7 +65,8 @@ def compare_study(
     *,
     metric: str,
     baseline: str,
-    higher_is_better: bool = True,
+    higher_is_better: bool | None = None,
+    splits: SplitsOption | None = None,
     datasets: Sequence[str] | None = None,
     confidence: float = 0.95,
     bayesian: bool = False,
@@ -75,8 +74,11 @@ def compare_study(
     n_resamples: int = 10_000,
     seed: SeedLike = 0,
     arms: Sequence[str] | None = None,
-    interval_method: IntervalMethod = "t",
+    interval_method: EstimateMethod = "auto",
     minimal_difference: float | None = None,
+    splits_reason: str | None = None,
+    metric_reason: str = "",
+    baseline_reason: str = "",
 ) -> StudyComparison:
     """Compare the arms of a study from its fold-level scores.
 
@@ -91,8 +93,21 @@ def compare_study(
         Metric of the paired comparisons and the ranking (estimates cover every metric).
     baseline : str
         Arm every other arm is compared with.
-    higher_is_better : bool
-        ``False`` for losses (log_loss, rmse, ...).
+    higher_is_better : bool, optional
+        ``False`` for losses. Left out: from the metric's name
+        (:func:`rigorlab.models.metric_direction`: known metrics keep their direction; unknown
+        names containing loss, error, wer, perplexity, ... are lower-is-better; any other unknown
+        name is higher-is-better). The result's ``direction`` says which.
+    splits : {"resampled", "shared", "fixed", "unknown"}, optional
+        How the replicates' splits relate. ``"resampled"``: every replicate draws new splits
+        (holdout, repeated_kfold); Nadeau-Bengio corrected test over all replicates x folds
+        differences. ``"shared"``: every replicate uses the same k folds (kfold,
+        stratified_kfold); replicates are averaged within each fold and the corrected k-fold test
+        runs on the k fold differences (df = k - 1; correlated Bayesian t-test with rho = 1/k).
+        ``"fixed"``: one fixed split (tracked runs, group_shift); paired t-test over replicates,
+        conditional on that split. ``"unknown"``: the resampled and the shared test both run and
+        the one with the larger p-value counts. Left out: ``"resampled"`` is assumed and
+        ``problems`` says so.
     datasets : sequence of str, optional
         Restrict to these datasets; listed ones without results go into ``problems``.
     confidence : float
@@ -108,10 +123,19 @@ def compare_study(
     arms : sequence of str, optional
         Arms the study declares, in display order; declared arms without any result go into
         ``problems`` ("all its trials failed").
-    interval_method : {"t", "bca", "percentile"}
-        Interval of the per-arm estimates.
+    interval_method : {"auto", "t", "bca", "percentile"}
+        Interval of the per-arm estimates. ``"auto"``: the one that matches ``splits`` (t with
+        the Nadeau-Bengio correction over fold scores for resampled and shared splits, t over
+        replicates for a fixed split; ``method`` column ``"t_nb"`` or ``"t"``). The others run
+        over replicate means and cover only the variation between replicates.
     minimal_difference : float, optional
         Difference for the power column; default the observed difference.
+    splits_reason : str, optional
+        Why ``splits`` has its value (e.g. "protocol kfold: one split shared by every
+        replicate"), for the legend.
+    metric_reason, baseline_reason : str
+        Why this metric and baseline were chosen (e.g. "the first arm alphabetically; choose with
+        --baseline"), for the legend and the result's fields of the same names.
 
     Returns
     -------
@@ -120,7 +144,7 @@ def compare_study(
     Raises
     ------
     rigorlab.errors.InputError
-        Malformed table, or nothing at all can be compared.
+        Malformed table, bad option, or nothing at all can be compared.
     rigorlab.errors.NotFoundError
         Unknown metric or baseline.
 
@@ -129,28 +153,45 @@ def compare_study(
     >>> from rigorlab.stats import simulated_study_frame
     >>> frame = simulated_study_frame(arms=["logreg", "hgb"], replicates=10, seed=3,
     ...                               effects={"hgb": 0.03})
-    >>> result = compare_study(frame, metric="accuracy", baseline="logreg", n_resamples=1000)
+    >>> result = compare_study(frame, metric="accuracy", baseline="logreg", splits="resampled",
+    ...                        n_resamples=1000)
     >>> result.comparisons[["arm", "dataset", "verdict"]].iloc[0].tolist()
     ['hgb', 'breast_cancer', 'better']
-    >>> result.ranking.average_ranks.to_dict()
+    >>> result.average_ranks.to_dict()  # 3 datasets: ranks as a description, no Friedman test
     {'logreg': 2.0, 'hgb': 1.0}
+    >>> result.ranking is None
+    True
     """
     confidence = check_confidence(confidence)
     n_resamples = check_n_resamples(n_resamples)
     rope = check_rope(rope)
-    check_interval_method(interval_method)
+    if interval_method != "auto":
+        check_interval_method(interval_method)
+    problems: list[str] = []
+    if splits is None:
+        problems.append(msg.PROBLEM_SPLITS_ASSUMED)
+        design = "resampled"
+        reason = splits_reason or "assumed (not stated)"
+    else:
+        design = check_splits(splits, allow_unknown=True)
+        reason = splits_reason or "stated by the caller"
     rng = as_generator(seed)
     data = normalise_results(frame)
-    problems: list[str] = []
 
     undefined = data["value"].isna()
     for metric_name, count in data.loc[undefined].groupby("metric", sort=True).size().items():
         problems.append(msg.PROBLEM_NAN_VALUES.format(count=int(count), metric=metric_name))
+    undefined_cells = {
+        (str(row.dataset), str(row.arm), row.replicate, row.fold)
+        for row in data.loc[undefined & (data["metric"] == metric)].itertuples(index=False)
+    }
     data = data.loc[~undefined]
     metric_order = ordered_unique(data["metric"])
     if metric not in metric_order:
         raise NotFoundError(msg.UNKNOWN_METRIC.format(metric=metric, available=", ".join(metric_order) or "none"))
     metric_order = [metric] + [name for name in metric_order if name != metric]
+    direction = metric_direction(metric, higher_is_better)
+    higher = direction.higher_is_better
 
     present_datasets = ordered_unique(data["dataset"])
     if datasets is not None:
@@ -193,71 +234,68 @@ def compare_study(
         dataset_order=dataset_order,
         arm_order=arm_order,
         method=interval_method,
+        splits=design,
         confidence=confidence,
         n_resamples=n_resamples,
         rng=rng,
+        problems=problems,
     )
+    estimates, clipped = clip_to_bounds(estimates)
 
-    pairs = _pair_statistics(
+    pairs = study_pairs(
         primary,
         metric=metric,
         baseline=baseline,
         dataset_order=dataset_order,
         arm_order=arm_order,
+        splits=design,
         confidence=confidence,
-        higher_is_better=higher_is_better,
+        higher_is_better=higher,
+        undefined=undefined_cells,
         problems=problems,
     )
-
-    # P(better) intervals for all comparisons from one vectorised bootstrap, in sorted order.
-    draw_order = sorted(range(len(pairs)), key=lambda index: (pairs[index][0], pairs[index][1]))
-    prob = prob_better_intervals(
-        [pairs[index][2] for index in draw_order],
-        confidence=confidence,
-        n_resamples=n_resamples,
-        rng=rng,
-    )
-    position_in_draw = {index: position for position, index in enumerate(draw_order)}
     results: list[tuple[str, PairedComparison]] = []
     for dataset in dataset_order:
-        members = [index for index in range(len(pairs)) if pairs[index][0] == dataset]
+        members = [pair for pair in pairs if pair[0] == dataset]
         if not members:
             continue
-        picks = [position_in_draw[index] for index in members]
+        statistics = [pair[2] for pair in members]
         family = finish_family(
-            [pairs[index][2] for index in members],
-            arms=[pairs[index][1] for index in members],
+            statistics,
+            arms=[pair[1] for pair in members],
             baseline=baseline,
-            higher_is_better=higher_is_better,
+            higher_is_better=higher,
             confidence=confidence,
-            prob=prob.subset(picks),
+            prob=prob_better_intervals(statistics, confidence=confidence),
         )
         results.extend((dataset, comparison) for comparison in family)
-    comparisons = _comparison_table(results, minimal_difference, confidence)
+    comparisons = comparison_table(results, minimal_difference, confidence)
 
-    ranking = _ranking(estimates, metric, dataset_order, arm_order, higher_is_better, confidence, problems)
+    ranks, ranking = _ranking(estimates, metric, dataset_order, arm_order, higher, confidence, problems)
     bayesian_table = (
         _bayesian_table(
-            pairs,
-            estimates,
-            metric,
-            baseline,
-            arm_order,
-            dataset_order,
-            rope,
-            n_resamples,
-            higher_is_better,
-            rng,
+            pairs, estimates, metric, baseline, arm_order, dataset_order, rope, n_resamples, higher, rng, problems
         )
         if bayesian
         else None
     )
-    if comparisons.empty and ranking is None:
+    if comparisons.empty and ranks is None:
         raise InputError(msg.NOTHING_TO_COMPARE.format(problems="\n- ".join(problems)))
+    facts = StudyFacts(
+        splits=design,
+        splits_reason=reason,
+        direction=direction.reason,
+        estimate_methods=tuple(sorted(set(estimates.loc[estimates["metric"] == metric, "method"]))),
+        seed=None if isinstance(seed, np.random.Generator) else int(seed),
+        metric_reason=metric_reason,
+        baseline_reason=baseline_reason,
+        clipped_range=range_text(metric) if metric in clipped else None,
+        average_ranks=ranks,
+    )
     legend = study_legend(
         metric=metric,
         baseline=baseline,
-        higher_is_better=higher_is_better,
+        higher_is_better=higher,
         confidence=confidence,
         interval_method=interval_method,
         n_resamples=n_resamples,
@@ -266,11 +304,13 @@ def compare_study(
         ranking=ranking,
         bayesian=bayesian,
         rope=rope,
+        facts=facts,
+        signed_rank=bayesian_table is not None and bool((bayesian_table["dataset"] == msg.ACROSS_DATASETS).any()),
     )
     return StudyComparison(
         metric=metric,
         baseline=baseline,
-        higher_is_better=higher_is_better,
+        higher_is_better=higher,
         confidence=confidence,
         interval_method=interval_method,
         n_resamples=n_resamples,
@@ -283,107 +323,15 @@ def compare_study(
         bayesian=bayesian_table,
         problems=tuple(problems),
         legend=legend,
+        splits=design,
+        splits_reason=reason,
+        direction=direction.reason,
+        seed=facts.seed,
+        metric_reason=metric_reason,
+        baseline_reason=baseline_reason,
+        clipped=clipped,
+        average_ranks=ranks,
     )
-
-
-def _pair_statistics(
-    primary: pd.DataFrame,
-    *,
-    metric: str,
-    baseline: str,
-    dataset_order: list[str],
-    arm_order: list[str],
-    confidence: float,
-    higher_is_better: bool,
-    problems: list[str],
-) -> list[Pair]:
-    """Test every arm against the baseline on every dataset; note what cannot be tested.
-
-    Problems are grouped (one line per dataset or per arm) so a large study stays readable.
-    """
-    pairs: list[Pair] = []
-    missing_datasets: dict[str, list[str]] = {}
-    missing_folds: dict[str, list[str]] = {}
-    for dataset in dataset_order:
-        rows = primary.loc[primary["dataset"] == dataset]
-        arms_here = set(rows["arm"])
-        if baseline not in arms_here:
-            problems.append(msg.PROBLEM_BASELINE_MISSING_ON_DATASET.format(baseline=baseline, dataset=dataset))
-            continue
-        grid = DatasetGrid(rows)
-        baseline_cells = grid.cells(baseline)
-        too_few: dict[str, int] = {}
-        for arm in arm_order:
-            if arm not in arms_here:
-                missing_datasets.setdefault(arm, []).append(dataset)
-                continue
-            arm_cells = grid.cells(arm)
-            present = ~np.isnan(arm_cells)
-            lacking = int((~present[present.any(axis=1)]).sum())
-            if lacking:
-                missing_folds.setdefault(arm, []).append(f"{dataset!r} ({lacking})")
-            if arm == baseline:
-                continue
-            n_paired = int((present & ~np.isnan(baseline_cells)).any(axis=1).sum())
-            if n_paired < 2:
-                too_few[arm] = n_paired
-                continue
-            known_ratio = grid.split_ratio(arm, baseline)
-            pair = paired_statistics(
-                arm_cells,
-                baseline_cells,
-                test_train_ratio=k_fold_ratio(grid.folds.size) if known_ratio is None else known_ratio,
-                confidence=confidence,
-                higher_is_better=higher_is_better,
-            )
-            pairs.append((dataset, arm, pair, arm_cells, baseline_cells))
-        if too_few:
-            problems.append(
-                msg.PROBLEM_TOO_FEW_REPLICATES.format(
-                    dataset=dataset,
-                    arms=", ".join(repr(arm) for arm in too_few),
-                    metric=metric,
-                    counts=", ".join(str(count) for count in too_few.values()),
-                )
-            )
-    for arm, datasets in missing_datasets.items():
-        problems.append(
-            msg.PROBLEM_ARM_MISSING_ON_DATASET.format(
-                arm=arm, metric=metric, datasets=", ".join(repr(name) for name in datasets)
-            )
-        )
-    for arm, places in missing_folds.items():
-        problems.append(msg.PROBLEM_MISSING_FOLDS.format(arm=arm, metric=metric, where=", ".join(places)))
-    return pairs
-
-
-def _comparison_table(
-    results: list[tuple[str, PairedComparison]],
-    minimal_difference: float | None,
-    confidence: float,
-) -> pd.DataFrame:
-    rows = []
-    for dataset, comparison in results:
-        needed: int | None = None
-        notes = comparison.warnings
-        if comparison.verdict == msg.VERDICT_NO_EVIDENCE:
-            difference = abs(minimal_difference) if minimal_difference is not None else abs(comparison.mean_diff)
-            needed = replicates_needed(
-                difference,
-                comparison.difference_sd,
-                folds_per_replicate=comparison.folds_per_replicate,
-                test_train_ratio=comparison.test_train_ratio,
-                alpha=1 - confidence,
-                power=TARGET_POWER,
-            )
-            if needed is None and difference > 0 and comparison.test_train_ratio > 0:
-                notes = notes + (msg.WARN_POWER_UNREACHABLE.format(difference=difference),)
-        record = {column: getattr(comparison, column, None) for column in STUDY_COMPARISON_COLUMNS}
-        record.update(dataset=dataset, warnings=notes, replicates_needed_for_80pct_power=needed)
-        rows.append(record)
-    table = pd.DataFrame(rows, columns=list(STUDY_COMPARISON_COLUMNS))
-    table["replicates_needed_for_80pct_power"] = table["replicates_needed_for_80pct_power"].astype("Int64")
-    return table
 
 
 def _ranking(
@@ -394,9 +342,11 @@ def _ranking(
     higher_is_better: bool,
     confidence: float,
     problems: list[str],
-) -> RankingResult | None:
+) -> tuple[pd.Series | None, RankingResult | None]:
+    """(average ranks, the tests across datasets): ranks from 2 datasets, tests from
+    MIN_DATASETS_FOR_RANKING; each None when there are too few."""
     if len(dataset_order) < 2:
-        return None
+        return None, None
     means = estimates.loc[estimates["metric"] == metric].pivot(index="dataset", columns="arm", values="mean")
     means = means.reindex(index=dataset_order, columns=arm_order)
     complete = [arm for arm in arm_order if means[arm].notna().all()]
@@ -408,8 +358,16 @@ def _ranking(
             )
     if len(complete) < 2:
         problems.append(msg.PROBLEM_RANKING_IMPOSSIBLE.format(n_datasets=len(dataset_order), n_arms=len(complete)))
-        return None
-    return rank_arms(means[complete], higher_is_better=higher_is_better, alpha=1 - confidence)
+        return None, None
+    if len(dataset_order) < MIN_DATASETS_FOR_RANKING:
+        problems.append(
+            msg.PROBLEM_TOO_FEW_DATASETS_FOR_RANKING.format(
+                n_datasets=len(dataset_order), minimum=MIN_DATASETS_FOR_RANKING
+            )
+        )
+        return average_ranks(means[complete], higher_is_better=higher_is_better), None
+    ranking = rank_arms(means[complete], higher_is_better=higher_is_better, alpha=alpha_of(confidence))
+    return ranking.average_ranks, ranking
 
 
 def _bayesian_table(
@@ -423,20 +381,32 @@ def _bayesian_table(
     n_resamples: int,
     higher_is_better: bool,
     rng: np.random.Generator,
+    problems: list[str],
 ) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
-    for dataset, arm, pair, arm_cells, baseline_cells in pairs:
-        both = ~np.isnan(arm_cells) & ~np.isnan(baseline_cells)
+    for dataset, arm, pair in pairs:
+        # The same units as the frequentist test: fold cells (resampled), fold means over
+        # replicates (shared split, rho = 1/k) or replicate means (fixed split, rho = 0).
         ratio = pair.test_train_ratio
-        outcome = correlated_bayesian_ttest(
-            arm_cells[both],
-            baseline_cells[both],
-            rope=rope,
-            rho=ratio / (1 + ratio),
-            higher_is_better=higher_is_better,
+        if pair.constant:
+            problems.append(msg.PROBLEM_BAYES_ZERO_VARIANCE.format(arm=arm, dataset=dataset, difference=pair.mean_diff))
+            outcome = _undefined_posterior(rope)
+        else:
+            outcome = correlated_bayesian_ttest(
+                pair.arm_units,
+                pair.baseline_units,
+                rope=rope,
+                rho=ratio / (1 + ratio),
+                higher_is_better=higher_is_better,
+            ).to_dict()
+        rows.append(_bayesian_row(arm, dataset, outcome))
+    if 2 <= len(dataset_order) < MIN_DATASETS_FOR_RANKING:
+        problems.append(
+            msg.PROBLEM_TOO_FEW_DATASETS_FOR_SIGNED_RANK.format(
+                n_datasets=len(dataset_order), minimum=MIN_DATASETS_FOR_RANKING
+            )
         )
-        rows.append(_bayesian_row(arm, dataset, outcome.to_dict()))
-    if len(dataset_order) >= 2:
+    elif len(dataset_order) >= MIN_DATASETS_FOR_RANKING:
         means = estimates.loc[estimates["metric"] == metric].pivot(index="dataset", columns="arm", values="mean")
         across: dict[str, dict[str, Any]] = {}
         # Draw in sorted order (reproducible whatever the table's row order), show in arm order.
@@ -444,9 +414,9 @@ def _bayesian_table(
             if arm == baseline or arm not in means.columns:
                 continue
             shared = means[[arm, baseline]].dropna()
-            if len(shared) < 2:
+            if len(shared) < MIN_DATASETS_FOR_RANKING:
                 continue
-            outcome = bayesian_signed_rank_test(
+            ranked = bayesian_signed_rank_test(
                 shared[arm].to_numpy(),
                 shared[baseline].to_numpy(),
                 rope=rope,
@@ -454,11 +424,22 @@ def _bayesian_table(
                 seed=rng,
                 higher_is_better=higher_is_better,
             )
-            across[arm] = _bayesian_row(arm, msg.ACROSS_DATASETS, outcome.to_dict())
+            across[arm] = _bayesian_row(arm, msg.ACROSS_DATASETS, ranked.to_dict())
         rows.extend(across[arm] for arm in arm_order if arm in across)
     table = pd.DataFrame(rows, columns=list(BAYESIAN_COLUMNS))
     table["n_samples"] = table["n_samples"].astype("Int64")  # None for the analytic t-test
     return table
+
+
+def _undefined_posterior(rope: float) -> dict[str, Any]:
+    return {
+        "test": msg.TEST_CORRELATED_BAYESIAN_T,
+        "rope": rope,
+        "p_left": float("nan"),
+        "p_rope": float("nan"),
+        "p_right": float("nan"),
+        "n_samples": None,
+    }
 
 
 def _bayesian_row(arm: str, dataset: str, outcome: dict[str, Any]) -> dict[str, Any]:

@@ -2,27 +2,93 @@
 
 The command line (``rigorlab compare``), the report and the dashboard all call this one function,
 so they show the same numbers.
+
+The split design comes from the stored study file: ``holdout`` and ``repeated_kfold`` draw new
+splits per replicate (``"resampled"``), ``kfold`` and ``stratified_kfold`` share one split
+(``"shared"``), and ``group_shift`` tests every replicate on the same shifted rows, so its
+inference is conditional on that test set (``"fixed"``: its training rows are resampled, but the
+shifted test rows, most of the test set, never are; seeds and training resamples cannot estimate
+how another set of shifted groups would score). Tracked studies have no study file: one fold per
+replicate is a fixed split (``"fixed"``); several folds are cross-validation whose partitions
+rigorlab cannot see (``"unknown"``: both tests run, the more conservative counts).
+
+The metric and the baseline (:func:`stored_choices`) are the study file's ``primary_metric`` and
+``baseline``; a tracked or imported study has those ``rigorlab.track`` (``primary_metric=``,
+``baseline=``, else the first name its runs passed to ``run.log_summary``) or ``rigorlab import
+mlflow`` recorded. Where nothing was recorded, the first summary metric alphabetically (metrics
+logged as curves come last: a summary such as ``test_acc`` is what a study compares, a curve such
+as ``loss`` describes training) and the first arm alphabetically, and the result says so
+(``metric_reason``, ``baseline_reason``) with the option that chooses another.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from rigorlab.errors import InputError
-from rigorlab.models import higher_is_better
+import pandas as pd
+
+from rigorlab.errors import InputError, NotFoundError
 from rigorlab.spec import StudySpec, expand_arms
 from rigorlab.store import RunStore
 
 from ._common import SeedLike
-from ._compare import compare_study
+from ._compare import EstimateMethod, SplitsOption, compare_study
 from ._study import StudyComparison
 
-__all__ = ["MSG_NO_RESULTS", "compare_stored", "declared_arms"]
+__all__ = ["MSG_NO_RESULTS", "StoredChoices", "compare_stored", "declared_arms", "stored_choices", "stored_splits"]
 
 MSG_NO_RESULTS = (
     "Study '{study}' has no finished trials to compare yet ({failed} failed). Run `rigorlab run STUDY.yaml` "
     "(or `rigorlab status {study}` to see why trials failed)."
 )
+MSG_TRACKED_NO_RESULTS = (
+    "Study '{study}' has no finished runs to compare yet ({failed} failed or still running). Its runs come from "
+    "rigorlab.track or rigorlab import mlflow: let a run finish, or see why runs failed with "
+    "`rigorlab status {study}`."
+)
+MSG_TRACKED_UNKNOWN_METRIC = (
+    "Metric {metric!r} is not stored for study '{study}'. Metrics stored: {available}. Choose one with --metric; "
+    "to make one the study's default, pass primary_metric= to rigorlab.track (or --primary-metric to "
+    "rigorlab import mlflow)."
+)
+MSG_TRACKED_UNKNOWN_BASELINE = (
+    "Arm {baseline!r} has no finished runs with {metric!r} in study '{study}'. Arms with results: {available}. "
+    "Choose one with --baseline; to make one the study's default, pass baseline= to rigorlab.track (or "
+    "--baseline to rigorlab import mlflow)."
+)
+REASON_METRIC_STUDY_FILE = "the study file's primary_metric"
+REASON_METRIC_RECORDED = (
+    "the study's recorded primary metric (set by rigorlab.track or rigorlab import mlflow); choose with --metric"
+)
+REASON_METRIC_FIRST_SUMMARY = (
+    "no primary metric recorded: the first summary metric alphabetically (curves come last); choose with --metric"
+)
+REASON_METRIC_FIRST = "no primary metric recorded: the first metric alphabetically; choose with --metric"
+REASON_BASELINE_STUDY_FILE = "the study file's baseline"
+REASON_BASELINE_FIRST_DECLARED = "the study file's first arm"
+REASON_BASELINE_RECORDED = (
+    "the study's recorded baseline (set by rigorlab.track or rigorlab import mlflow); choose with --baseline"
+)
+REASON_BASELINE_FIRST = "the first arm alphabetically; choose with --baseline"
+REASON_BASELINE_FIRST_TRACKED = (
+    "the first arm alphabetically; choose with --baseline, or record one with rigorlab.track(baseline=...) or "
+    "rigorlab import mlflow --baseline"
+)
+REASON_PROTOCOL = "protocol {kind}: {what}"
+PROTOCOL_WORDS = {
+    "holdout": "a new hold-out split in every replicate",
+    "repeated_kfold": "new k-fold splits in every replicate",
+    "kfold": "one k-fold split shared by every replicate",
+    "stratified_kfold": "one k-fold split shared by every replicate",
+    "group_shift": "the same shifted test rows in every replicate, so the inference is conditional on them",
+}
+REASON_TRACKED_FIXED = "tracked runs with one fold: one fixed split, the replicates differ in seeds"
+REASON_TRACKED_UNKNOWN = (
+    "tracked runs with several folds: rigorlab cannot see whether each replicate drew a new partition; "
+    "pass --splits resampled or --splits shared to say"
+)
+REASON_GIVEN = "stated by the user"
 
 
 def declared_arms(store: RunStore, study: str) -> list[str] | None:
@@ -45,6 +111,118 @@ def declared_arms(store: RunStore, study: str) -> list[str] | None:
     return [arm.name for arm in expand_arms(StudySpec.model_validate(spec))]
 
 
+def stored_splits(spec: StudySpec | None, frame: pd.DataFrame) -> tuple[SplitsOption, str]:
+    """The split design of a stored study and why: (design, reason).
+
+    Parameters
+    ----------
+    spec : StudySpec or None
+        The stored study file; ``None`` for tracked studies.
+    frame : pandas.DataFrame
+        The study's fold-level scores (``fold`` column), used when there is no study file.
+
+    Returns
+    -------
+    tuple of (str, str)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> stored_splits(None, pd.DataFrame({"fold": [0, 0]}))[0]
+    'fixed'
+    """
+    if spec is None:
+        if frame.empty or int(frame["fold"].nunique()) <= 1:
+            return "fixed", REASON_TRACKED_FIXED
+        return "unknown", REASON_TRACKED_UNKNOWN
+    kind = str(spec.protocol.kind)
+    reason = REASON_PROTOCOL.format(kind=kind, what=PROTOCOL_WORDS.get(kind, "as stored"))
+    # group_shift draws new training rows per replicate but keeps the shifted test rows: checked
+    # before resplits_per_replicate, which is True for it.
+    if kind == "group_shift":
+        return "fixed", reason
+    if spec.protocol.resplits_per_replicate:
+        return "resampled", reason
+    return "shared", reason
+
+
+@dataclass(frozen=True)
+class StoredChoices:
+    """The metric and baseline a stored study is compared on by default, and why.
+
+    ``metric_reason``/``baseline_reason`` are short phrases for headers and legends ("the study
+    file's baseline", "the first arm alphabetically; choose with --baseline"). ``tracked`` is True
+    for a study without a study file (tracked or imported runs).
+    """
+
+    metric: str
+    metric_reason: str
+    baseline: str
+    baseline_reason: str
+    tracked: bool
+
+
+def stored_choices(store: RunStore, study: str, frame: pd.DataFrame | None = None) -> StoredChoices:
+    """The default metric and baseline of a stored study, with the reason for each.
+
+    Parameters
+    ----------
+    store : RunStore
+    study : str
+    frame : pandas.DataFrame, optional
+        ``store.metrics(study)``, when the caller has read it already.
+
+    Returns
+    -------
+    StoredChoices
+
+    Raises
+    ------
+    rigorlab.errors.InputError
+        The study has no finished trial.
+
+    Examples
+    --------
+    >>> from rigorlab import open_store  # doctest: +SKIP
+    >>> choices = stored_choices(open_store(), "cifar")  # doctest: +SKIP
+    >>> choices.metric, choices.baseline_reason  # doctest: +SKIP
+    ('test_acc', 'the first arm alphabetically; choose with --baseline')
+    """
+    info = store.study_info(study)
+    frame = store.metrics(study) if frame is None else frame
+    spec = info.get("spec")
+    tracked = not spec
+    if frame.empty:
+        trials = store.trials(study)
+        failed = int((trials["status"] != "done").sum())
+        message = MSG_TRACKED_NO_RESULTS if tracked else MSG_NO_RESULTS
+        raise InputError(message.format(study=study, failed=failed))
+    recorded_metric = info.get("primary_metric")
+    if recorded_metric:
+        metric = str(recorded_metric)
+        metric_reason = REASON_METRIC_RECORDED if tracked else REASON_METRIC_STUDY_FILE
+    else:
+        names = sorted({str(name) for name in frame["metric"]})
+        # Only tracked and imported studies lack a primary metric; their curves' last values are
+        # stored as metrics too, and a curve (loss) is rarely what the study compares.
+        curves = {str(name) for name in store.curves(study)["name"]} if tracked else set()
+        summaries = [name for name in names if name not in curves]
+        metric = summaries[0] if summaries else names[0]
+        metric_reason = REASON_METRIC_FIRST_SUMMARY if summaries and curves else REASON_METRIC_FIRST
+    recorded_baseline = info.get("baseline")
+    arms = declared_arms(store, study)
+    if recorded_baseline:
+        baseline = str(recorded_baseline)
+        baseline_reason = REASON_BASELINE_RECORDED if tracked else REASON_BASELINE_STUDY_FILE
+    elif arms:
+        baseline, baseline_reason = arms[0], REASON_BASELINE_FIRST_DECLARED
+    else:
+        present = sorted({str(arm) for arm in frame.loc[frame["metric"] == metric, "arm"]})
+        baseline = present[0] if present else min(str(arm) for arm in frame["arm"])
+        baseline_reason = REASON_BASELINE_FIRST_TRACKED if tracked else REASON_BASELINE_FIRST
+    return StoredChoices(metric, metric_reason, baseline, baseline_reason, tracked)
+
+
 def compare_stored(
     store: RunStore,
     study: str,
@@ -57,6 +235,9 @@ def compare_stored(
     rope: float = 0.01,
     n_resamples: int = 10_000,
     seed: SeedLike = 0,
+    higher_is_better: bool | None = None,
+    splits: SplitsOption | None = None,
+    interval_method: EstimateMethod = "auto",
 ) -> StudyComparison:
     """Run the statistics of a stored study.
 
@@ -65,11 +246,17 @@ def compare_stored(
     store : RunStore
     study : str
     metric : str, optional
-        Default: the study's primary metric (for tracked studies: the first stored metric).
+        Default: the study's primary metric (:func:`stored_choices`; the result's
+        ``metric_reason`` says where it came from).
     baseline : str, optional
-        Default: the study's baseline arm (for tracked studies: the first arm).
-    datasets, confidence, bayesian, rope, n_resamples, seed
+        Default: the study's baseline arm (:func:`stored_choices`; ``baseline_reason``).
+    datasets, confidence, bayesian, rope, n_resamples, seed, interval_method
         As for :func:`compare_study`.
+    higher_is_better : bool, optional
+        The metric's direction; default from its name
+        (:func:`rigorlab.models.metric_direction`). The result's ``direction`` says which.
+    splits : {"resampled", "shared", "fixed", "unknown"}, optional
+        Default from the stored protocol (:func:`stored_splits`; module docstring).
 
     Returns
     -------
@@ -83,19 +270,29 @@ def compare_stored(
     """
     info = store.study_info(study)
     frame = store.metrics(study)
-    if frame.empty:
-        trials = store.trials(study)
-        raise InputError(MSG_NO_RESULTS.format(study=study, failed=int((trials["status"] != "done").sum())))
-    chosen_metric = metric or info.get("primary_metric") or str(frame["metric"].iloc[0])
-    arms = declared_arms(store, study)
-    chosen_baseline = baseline or info.get("baseline") or (arms[0] if arms else str(frame["arm"].iloc[0]))
+    choices = stored_choices(store, study, frame)
+    stored_spec = info.get("spec")
+    spec = StudySpec.model_validate(stored_spec) if stored_spec else None
+    # A value the user gave that equals the default keeps the default's reason.
+    chosen_metric = metric or choices.metric
+    metric_reason = choices.metric_reason if chosen_metric == choices.metric else ""
+    chosen_baseline = baseline or choices.baseline
+    baseline_reason = choices.baseline_reason if chosen_baseline == choices.baseline else ""
+    if choices.tracked:
+        _check_tracked_choice(frame, study, chosen_metric, chosen_baseline)
+    arms = [arm.name for arm in expand_arms(spec)] if spec is not None else None
     if arms is None:
-        arms = list(dict.fromkeys(frame["arm"]))
+        arms = sorted({str(arm) for arm in frame["arm"]})
+    design, reason = stored_splits(spec, frame)
+    if splits is not None:
+        design, reason = splits, REASON_GIVEN
     return compare_study(
         frame,
         metric=chosen_metric,
         baseline=chosen_baseline,
-        higher_is_better=higher_is_better(chosen_metric),
+        higher_is_better=higher_is_better,
+        splits=design,
+        splits_reason=reason,
         datasets=datasets,
         confidence=confidence,
         bayesian=bayesian,
@@ -103,4 +300,21 @@ def compare_stored(
         n_resamples=n_resamples,
         seed=seed,
         arms=arms,
+        interval_method=interval_method,
+        metric_reason=metric_reason,
+        baseline_reason=baseline_reason,
     )
+
+
+def _check_tracked_choice(frame: pd.DataFrame, study: str, metric: str, baseline: str) -> None:
+    """Name the option that fixes a bad metric or baseline of a study without a study file."""
+    metrics = list(dict.fromkeys(str(name) for name in frame["metric"]))
+    if metric not in metrics:
+        raise NotFoundError(MSG_TRACKED_UNKNOWN_METRIC.format(metric=metric, study=study, available=", ".join(metrics)))
+    arms = sorted({str(arm) for arm in frame.loc[frame["metric"] == metric, "arm"]})
+    if baseline not in arms:
+        raise NotFoundError(
+            MSG_TRACKED_UNKNOWN_BASELINE.format(
+                baseline=baseline, metric=metric, study=study, available=", ".join(arms)
+            )
+        )

@@ -13,6 +13,8 @@ VERDICT_NO_EVIDENCE = "no evidence of a difference"
 # --- test names shown in the ``test`` column and in the legend ---------------------------------
 TEST_PAIRED_T = "paired t-test"
 TEST_NADEAU_BENGIO = "Nadeau-Bengio corrected resampled t-test"
+TEST_SHARED_SPLIT = "corrected k-fold t-test on one shared split"
+TEST_FIXED_SPLIT = "paired t-test over replicates, conditional on the split"
 TEST_CORRELATED_BAYESIAN_T = "correlated Bayesian t-test"
 TEST_BAYESIAN_SIGNED_RANK = "Bayesian signed-rank test"
 TEST_BAYESIAN_SIGN = "Bayesian sign test"
@@ -39,6 +41,16 @@ RHO_OR_SIZES = (
     "and n_test (rho = n_test / (n_train + n_test)). Use rho=0 only for independent test sets."
 )
 BAD_TEST_TRAIN_RATIO = "test_train_ratio must be a number >= 0. Got {value!r} instead."
+BAD_SPLITS = (
+    "splits must be one of {allowed}: 'resampled' when every replicate draws new splits (holdout, "
+    "repeated_kfold), 'shared' when every replicate uses the same k folds (kfold, stratified_kfold), 'fixed' "
+    "for one fixed split (tracked runs, group_shift){unknown}. Got {value!r} instead."
+)
+ZERO_VARIANCE_POSTERIOR = (
+    "The paired differences have zero variance (every difference equals {difference:.6g}): the correlated "
+    "Bayesian t-test's posterior would be a point mass, which says nothing about other runs. Compare on "
+    "splits that vary (new splits per replicate), or report the difference without a posterior."
+)
 UNKNOWN_ARM = "Unknown arm {name!r}. Arms present: {available}."
 DUPLICATE_ARM_NAMES = "Arm names must be unique. Got {names}."
 BAD_TAU = "tau must be in (0, 1]. Got {value!r} instead."
@@ -114,10 +126,39 @@ PROBLEM_TOO_FEW_REPLICATES = (
     "(found {counts}); a comparison needs >= 2. Run `rigorlab run STUDY.yaml` with replicates >= 2."
 )
 PROBLEM_MISSING_FOLDS = (
-    "Arm {arm!r} lacks fold results for {metric!r} (failed trials) on {where}; its estimates use the folds "
-    "present. Run `rigorlab run STUDY.yaml` to retry them."
+    "Arm {arm!r} lacks fold results for {metric!r} on {where}; its estimates use the folds present. Failed "
+    "or unrun trials: run `rigorlab run STUDY.yaml --rerun-failed`; NaN scores: the metric is undefined "
+    "there (e.g. one class in a test fold)."
+)
+MISSING_FAILED = "{count} failed or not run"
+MISSING_NAN = "{count} NaN"
+PROBLEM_SPLITS_ASSUMED = (
+    "The table does not say whether replicates draw new splits: assumed resampled (new splits per replicate, "
+    "as holdout and repeated_kfold do). Pass splits='shared' when every replicate uses the same k folds "
+    "(kfold, stratified_kfold) or splits='fixed' for one fixed split: a shared split tested as resampled gives "
+    "p-values that are too small."
+)
+PROBLEM_BAYES_ZERO_VARIANCE = (
+    "No correlated Bayesian t-test for {arm!r} on {dataset!r}: every paired difference equals {difference:.6g}, "
+    "so the posterior would be a point mass."
+)
+PROBLEM_FEW_REPLICATES_FOR_BOOTSTRAP = (
+    "{method} intervals of {count} estimate(s) rest on fewer than {minimum} replicates (as few as {fewest}); "
+    "bootstrap intervals of a mean then cover less than they claim (about 89% instead of 95% at 8 "
+    "replicates). Use the t interval (interval_method='t' or the default), or run more replicates."
 )
 PROBLEM_LEFT_OUT_OF_RANKING = "Arm {arm!r} is left out of the ranking across datasets: it has no results on {datasets}."
+PROBLEM_TOO_FEW_DATASETS_FOR_RANKING = (
+    "Too few datasets ({n_datasets}) for the Friedman test to mean much: rigorlab tests arms across datasets "
+    "(Friedman / Iman-Davenport, Nemenyi critical difference, Wilcoxon) from {minimum} datasets on, and Demšar "
+    "(2006) recommends many more. The average ranks are shown as a description only; the per-dataset "
+    "comparisons stand on their own."
+)
+PROBLEM_TOO_FEW_DATASETS_FOR_SIGNED_RANK = (
+    "No Bayesian signed-rank test across datasets: {n_datasets} dataset(s) are too few (it needs at least "
+    "{minimum}); with so few its prior pseudo-observation decides the posterior. The correlated Bayesian t-test "
+    "per dataset stands."
+)
 PROBLEM_RANKING_IMPOSSIBLE = (
     "No ranking across datasets: it needs >= 2 datasets and >= 2 arms with results on all of "
     "them; found {n_datasets} dataset(s) and {n_arms} complete arm(s)."
@@ -131,11 +172,28 @@ WARN_INTERVAL_TOO_WIDE = (
     "interval too wide to say anything: its half-width {half_width:.3g} exceeds the "
     "run-to-run spread of the scores ({spread:.3g})"
 )
-WARN_REPLICATES_DROPPED = "paired on {n_common} of {n_total} replicates; the others failed in one of the two arms"
+WARN_FEW_FOR_BOOTSTRAP = (
+    "a bootstrap interval from {n} values (< {minimum}) covers less than it claims (about 89% for a nominal 95% "
+    "at 8); the t interval keeps its coverage with few replicates"
+)
+WARN_REPLICATES_DROPPED = (
+    "paired on {n_common} of {n_total} replicates; the others lack a score in one of the two arms "
+    "(a failed trial or an undefined, NaN, metric)"
+)
+WARN_ZERO_VARIANCE = (
+    "every paired difference equals {difference:.3g}: with zero variance the t-test is undefined, so no verdict "
+    "is drawn (the replicates repeat one result, e.g. deterministic models on one split; new splits per "
+    "replicate, protocol kind: repeated_kfold, would let the test see the variation)"
+)
 WARN_POWER_UNREACHABLE = (
     "no number of replicates reaches 80% power for a difference of {difference:.3g}: the overlap of training "
     "sets bounds the precision of the corrected test; a larger dataset or more folds (a smaller "
     "n_test/n_train) can help"
+)
+WARN_POWER_UNREACHABLE_SHARED = (
+    "no number of replicates reaches 80% power for a difference of {difference:.3g}: every replicate uses the "
+    "same split, so more replicates only average out seed noise and cannot reduce the split's own variance; "
+    "new splits per replicate (protocol kind: repeated_kfold), more folds or more data can help"
 )
 
 # --- the legend's vocabulary -------------------------------------------------------------------

@@ -8,6 +8,14 @@ Under the Nadeau-Bengio correction the variance of the mean difference is
 ``sd^2 (1/J + n_test/n_train)`` with J = replicates x folds: the second term does not shrink
 with more replicates, so some differences cannot be detected by any number of replicates
 (:func:`replicates_needed` then returns ``None``).
+
+On one split shared by every replicate (``kfold``, ``stratified_kfold``) the test runs on the k
+fold differences averaged over replicates. Their variance has a part from the split, which no
+number of replicates changes, and a part from the seeds, which shrinks as 1/r:
+:func:`replicates_needed_shared_split` uses that decomposition.
+
+Under Holm's correction over m comparisons the first (most stringent) step tests at alpha/m:
+callers pass that Bonferroni level as ``alpha``, a conservative stand-in for Holm's power.
 """
 
 from __future__ import annotations
@@ -186,6 +194,86 @@ def replicates_needed(
     if not reaches(max_replicates):
         return None
     # Power grows with the number of replicates (both df and noncentrality grow): bisect.
+    low, high = 2, max_replicates
+    if reaches(low):
+        return low
+    while high - low > 1:
+        middle = (low + high) // 2
+        if reaches(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def replicates_needed_shared_split(
+    difference: float,
+    fold_difference_sd: float,
+    seed_sd: float,
+    *,
+    n_replicates: int,
+    folds: int,
+    test_train_ratio: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    max_replicates: int = DEFAULT_MAX_REPLICATES,
+) -> int | None:
+    """Replicates that give ``power`` to the corrected k-fold test on one shared split.
+
+    The test runs on the k fold differences, each averaged over the replicates. With r replicates
+    their variance is ``split_var + seed_var / r``: ``seed_var`` is estimated from the spread of
+    the replicates within a fold (``seed_sd``), ``split_var`` from the rest of the observed variance
+    of the fold differences (``fold_difference_sd`` at ``n_replicates``). More replicates only
+    shrink the seed part: when the split part alone keeps the power below target, no number of
+    replicates helps (``None``).
+
+    Parameters
+    ----------
+    difference : float
+        Difference to detect.
+    fold_difference_sd : float
+        Observed standard deviation of the k fold differences (averaged over replicates).
+    seed_sd : float
+        Pooled standard deviation of single differences around their fold's mean; NaN (one
+        replicate per fold) counts as 0.
+    n_replicates : int
+        Replicates behind ``fold_difference_sd``.
+    folds : int
+        k: the test's number of differences (df = k - 1) whatever the number of replicates.
+    test_train_ratio : float
+        ``n_test / n_train`` of the folds.
+    alpha, power, max_replicates
+        As in :func:`replicates_needed`.
+
+    Returns
+    -------
+    int or None
+
+    Examples
+    --------
+    >>> replicates_needed_shared_split(0.01, 0.004, 0.012, n_replicates=3, folds=5, test_train_ratio=0.25)
+    10
+    >>> replicates_needed_shared_split(0.001, 0.004, 0.0, n_replicates=3, folds=5, test_train_ratio=0.25) is None
+    True
+    """
+    fold_sd = _check_sd(fold_difference_sd)
+    seed_var = 0.0 if not math.isfinite(seed_sd) else _check_sd(seed_sd) ** 2
+    k = _check_folds(folds)
+    ratio = _check_ratio(test_train_ratio)
+    alpha = _check_probability(alpha, "alpha")
+    target = _check_probability(power, "power")
+    difference = abs(float(difference))
+    if difference == 0 or not math.isfinite(difference) or k < 2:
+        return None
+    split_var = max(0.0, fold_sd**2 - seed_var / max(1, int(n_replicates)))
+
+    def reaches(replicates: int) -> bool:
+        sd = math.sqrt(split_var + seed_var / replicates)
+        # One "replicate" of k differences: J = k whatever the number of replicates averaged.
+        return _power(difference, sd, 1, k, ratio, alpha) >= target
+
+    if not reaches(max_replicates):
+        return None
     low, high = 2, max_replicates
     if reaches(low):
         return low

@@ -39,6 +39,18 @@ WILCOXON_COLUMNS: tuple[str, ...] = (
 )
 NEMENYI_COLUMNS: tuple[str, ...] = ("arm_a", "arm_b", "rank_diff", "p_value", "significant")
 
+MIN_DATASETS_FOR_RANKING = 5
+"""Fewest datasets for which :func:`rigorlab.stats.compare_study` tests arms across datasets
+(Friedman / Iman-Davenport, Nemenyi and its critical-difference diagram, Wilcoxon-Holm, and the
+Bayesian signed-rank test); with fewer it reports average ranks as a description only.
+
+Demšar (2006) recommends many datasets (the chi-square approximation of the Friedman statistic
+wants N > 10). Below 5 the tests say little: when 2 datasets order 3 arms alike, the
+Iman-Davenport F is infinite and its p-value 0, while the exact Friedman p-value of that outcome
+is 1/3!^(N-1) = 1/6; a two-sided Wilcoxon p-value cannot go below 2/2^N (0.25 at 3
+datasets); the Bayesian signed-rank posterior is dominated by its prior pseudo-observation. The
+functions of this module still accept 2 or more datasets for callers who know what they ask."""
+
 
 def _score_matrix(
     scores: npt.ArrayLike | pd.DataFrame,

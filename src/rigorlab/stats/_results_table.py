@@ -1,7 +1,7 @@
 """Reading the long results table that ``compare_study`` takes.
 
-One row per successful trial and metric; failed trials are absent. Fold scores are averaged
-within a replicate for the per-arm estimates; the paired tests read (replicate x fold) grids.
+One row per successful trial and metric; failed trials are absent. The per-arm estimates are in
+``_estimates``; the paired tests read (replicate x fold) grids.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from rigorlab.errors import InputError
 
 from . import _messages as msg
 from ._common import FloatArray
-from ._intervals import group_intervals
-from ._study import ESTIMATE_COLUMNS
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "arm",
@@ -62,49 +60,6 @@ def normalise_results(frame: Any) -> pd.DataFrame:
         example = data.loc[duplicated, TRIAL_KEY].iloc[0].to_dict()
         raise InputError(msg.DUPLICATE_ROWS.format(count=int(duplicated.sum()), example=example))
     return data
-
-
-def estimates_table(
-    data: pd.DataFrame,
-    *,
-    metric_order: list[str],
-    dataset_order: list[str],
-    arm_order: list[str],
-    method: str,
-    confidence: float,
-    n_resamples: int,
-    rng: np.random.Generator,
-) -> pd.DataFrame:
-    replicate_means = data.groupby(["metric", "dataset", "arm", "replicate"], sort=True)["value"].mean()
-    keys: list[tuple[str, str, str]] = []
-    samples: list[FloatArray] = []
-    for key, group in replicate_means.groupby(level=[0, 1, 2], sort=True):
-        metric, dataset, arm = (str(part) for part in tuple(key))  # type: ignore[arg-type]
-        keys.append((metric, dataset, arm))
-        samples.append(group.to_numpy(dtype=np.float64))
-    result = group_intervals(samples, method=method, confidence=confidence, n_resamples=n_resamples, rng=rng)
-    table = pd.DataFrame(
-        {
-            "arm": [key[2] for key in keys],
-            "dataset": [key[1] for key in keys],
-            "metric": [key[0] for key in keys],
-            "mean": result.mean,
-            "low": result.low,
-            "high": result.high,
-            "std": result.std,
-            "n": result.n,
-            "method": method,
-        },
-        columns=list(ESTIMATE_COLUMNS),
-    )
-    order = {
-        "metric": {name: position for position, name in enumerate(metric_order)},
-        "dataset": {name: position for position, name in enumerate(dataset_order)},
-        "arm": {name: position for position, name in enumerate(arm_order)},
-    }
-    sort_keys = pd.DataFrame({column: table[column].map(order[column]) for column in order})
-    ranked = sort_keys.sort_values(["metric", "dataset", "arm"], kind="stable").index
-    return table.loc[ranked].reset_index(drop=True)
 
 
 class DatasetGrid:

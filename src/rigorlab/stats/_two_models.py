@@ -34,7 +34,7 @@ class McNemarResult:
     only_a_correct, only_b_correct : int
         Discordant counts b and c.
     statistic : float
-        ``min(b, c)`` for the exact test; ``(|b - c| - 1)^2 / (b + c)`` for the chi-square test.
+        ``min(b, c)`` for the exact test; ``max(|b - c| - 1, 0)^2 / (b + c)`` for the chi-square test.
     p_value : float
         Two-sided.
     method : str
@@ -68,7 +68,8 @@ def mcnemar_test(y_true: npt.ArrayLike, predictions_a: npt.ArrayLike, prediction
     """McNemar's test from the predicted labels of two classifiers on the same examples.
 
     Exact binomial test when the discordant pairs number fewer than 25, else the chi-square
-    test with continuity correction (as ``statsmodels.stats.contingency_tables.mcnemar``).
+    test with continuity correction (as ``statsmodels.stats.contingency_tables.mcnemar``, except
+    that b = c gives the statistic 0 and p = 1: the correction stops at |b - c| = 0).
 
     Parameters
     ----------
@@ -101,7 +102,9 @@ def mcnemar_test(y_true: npt.ArrayLike, predictions_a: npt.ArrayLike, prediction
         p_value = 1.0 if discordant == 0 else min(1.0, 2 * float(stats.binom.cdf(min(only_a, only_b), discordant, 0.5)))
         method = msg.MCNEMAR_EXACT
     else:
-        statistic = (abs(only_a - only_b) - 1) ** 2 / discordant
+        # The continuity correction never pushes |b - c| below 0: with b = c the statistic is 0
+        # and p = 1 (statsmodels gives 1/(b + c) there, a p-value of 0.86 instead of 1).
+        statistic = max(abs(only_a - only_b) - 1, 0) ** 2 / discordant
         p_value = float(stats.chi2.sf(statistic, 1))
         method = msg.MCNEMAR_CHI_SQUARE
     return McNemarResult(only_a, only_b, statistic, p_value, method, int(truth.size))
@@ -120,8 +123,8 @@ class PairedBootstrapResult:
     low, high : float
         Percentile bootstrap interval of the difference.
     p_value : float
-        Two-sided: twice the smaller share of resampled differences on either side of 0
-        (so ``p < 1 - confidence`` exactly when the interval excludes 0).
+        Two-sided: ``2 (m + 1) / (B + 1)`` with m the resampled differences on the smaller side of
+        0 (ties count 1/2) and B the resamples; never 0, at least ``2 / (B + 1)``.
     prob_a_better : float
         Share of resamples in which A is better (direction aware; ties count 1/2).
     confidence : float
@@ -201,7 +204,10 @@ def paired_bootstrap_test(
     tail = (1 - confidence) / 2
     low, high = np.quantile(differences, [tail, 1 - tail])
     below = float(np.mean(differences < 0) + 0.5 * np.mean(differences == 0))
-    p_value = min(1.0, 2 * min(below, 1 - below))
+    # (count + 1) / (B + 1) per tail: a Monte Carlo p-value is never 0, it is at most as small
+    # as the resamples can show (Davison & Hinkley 1997, 4.2.1).
+    tail_count = min(below, 1 - below) * n_resamples
+    p_value = min(1.0, 2 * (tail_count + 1) / (n_resamples + 1))
     prob_a_better = 1 - below if higher_is_better else below
     return PairedBootstrapResult(
         metric_a=metric_a,

@@ -35,7 +35,12 @@ from rigorlab.store._sqlite_base import (
 from rigorlab.store._sqlite_tracked import TrackedRunsMixin
 from rigorlab.store._sqlite_verify import VerificationsMixin
 
-__all__ = ["DB_NAME", "SQLiteStore", "default_store_path", "open_store"]
+__all__ = ["DB_NAME", "MSG_STORE_UNUSABLE", "SQLiteStore", "default_store_path", "open_store"]
+
+MSG_STORE_UNUSABLE = (
+    "Cannot create or open the store at {path}: {reason}. Give a folder you can write to with --store PATH (or "
+    "RIGORLAB_STORE=PATH; rigorlab.track(store=...) in Python), or create {path} yourself first."
+)
 
 
 class SQLiteStore(TrackedRunsMixin, VerificationsMixin, AuditResultsMixin, RunStore):
@@ -58,7 +63,10 @@ class SQLiteStore(TrackedRunsMixin, VerificationsMixin, AuditResultsMixin, RunSt
         if not db_path.exists():
             if not create:
                 raise NotFoundError(MSG_NO_STORE.format(path=self.root))
-            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+            except OSError as error:  # not writable, a file in the way, /proc, a read-only mount
+                raise StoreError(MSG_STORE_UNUSABLE.format(path=self.root, reason=_reason(error))) from error
         self.path = db_path
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so each trial is one transaction.
@@ -73,8 +81,15 @@ class SQLiteStore(TrackedRunsMixin, VerificationsMixin, AuditResultsMixin, RunSt
             self._sweep_dead_runs()
             if read_only:
                 self._db.execute("PRAGMA query_only = ON")
+        except sqlite3.OperationalError as error:
+            if db_path.exists():
+                raise StoreError(MSG_NOT_A_STORE.format(path=self.root, reason=error)) from error
+            # "unable to open database file": the folder exists but the file cannot be created in it.
+            raise StoreError(MSG_STORE_UNUSABLE.format(path=self.root, reason=error)) from error
         except sqlite3.DatabaseError as error:
             raise StoreError(MSG_NOT_A_STORE.format(path=self.root, reason=error)) from error
+        except OSError as error:
+            raise StoreError(MSG_STORE_UNUSABLE.format(path=self.root, reason=_reason(error))) from error
         self.artifacts = ArtifactStore(self.root / "objects")
 
     # -- writing ---------------------------------------------------------------------------
@@ -351,6 +366,11 @@ class SQLiteStore(TrackedRunsMixin, VerificationsMixin, AuditResultsMixin, RunSt
 
     def close(self) -> None:
         self._db.close()
+
+
+def _reason(error: OSError) -> str:
+    """``permission denied``, ``no such file or directory``: the OS's words, without the path repeated."""
+    return (error.strerror or str(error)).lower()
 
 
 def open_store(path: str | Path | None = None, *, create: bool = False, read_only: bool = False) -> SQLiteStore:

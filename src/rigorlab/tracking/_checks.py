@@ -39,6 +39,8 @@ class Settings:
     flush_interval: float
     flush_points: int
     max_buffered_points: int
+    primary_metric: str | None = None
+    baseline: str | None = None
 
 
 def check_name(field_name: str, value: Any, example: str) -> str:

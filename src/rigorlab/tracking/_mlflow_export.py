@@ -150,8 +150,6 @@ def export_mlflow(
     return summary
 
 
-
-
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 

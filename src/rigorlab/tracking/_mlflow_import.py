@@ -18,6 +18,12 @@ rigorlab's statistics and reports work on it. The mapping:
   skipped (import again once they end). Tags are kept; artifacts are copied into the store.
 
 Importing again skips runs already stored, so it can follow a store that keeps growing.
+
+The study's primary metric (what ``compare`` and ``report`` compare by default) is
+``primary_metric=`` when given; otherwise, for a study that has none yet, the first metric
+alphabetically that no imported run logged at more than one step: a summary such as ``test_acc``,
+not a training curve such as ``loss`` (when every metric is a curve, none is recorded and
+``compare`` says what it picked). ``baseline=`` records the default baseline arm.
 """
 
 from __future__ import annotations
@@ -42,6 +48,23 @@ MSG_STUDY_NEEDS_ONE = (
     "--study names the study of one experiment, but {count} experiments are imported ({names}). "
     "Pick one with --experiment NAME, or leave --study out (each experiment becomes a study of its name)."
 )
+MSG_UNKNOWN_PRIMARY = (
+    "--primary-metric {metric} is not a metric of the runs of experiment '{experiment}'. Metrics logged: "
+    "{available}. Give one of these."
+)
+MSG_UNKNOWN_BASELINE_ARM = (
+    "--baseline {baseline} is not an arm of the runs of experiment '{experiment}'. Arms: {available}. Give one of "
+    "these (arms come from --arm, the tag rigorlab.arm or the run name)."
+)
+REASON_PRIMARY_GIVEN = "given with --primary-metric"
+REASON_PRIMARY_DEFAULT = (
+    "the first metric alphabetically that no run logged at more than one step; choose another with "
+    "--primary-metric, or per command with `rigorlab compare --metric`"
+)
+REASON_PRIMARY_KEPT = "recorded earlier; --primary-metric replaces it"
+REASON_PRIMARY_NONE = (
+    "none recorded: every metric is a curve (logged at several steps); choose one with --primary-metric"
+)
 MSG_KILLED = "The run was killed in MLflow (status KILLED) before it finished."
 MSG_FAILED = "The run failed in MLflow (status FAILED); MLflow keeps no error message."
 STATUSES = {"FINISHED": DONE, "FAILED": FAILED, "KILLED": FAILED}
@@ -60,6 +83,8 @@ class ImportSummary:
     still_running: int = 0
     files: int = 0
     single_run_arms: int = 0
+    primary_metrics: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    """Per study: its primary metric after the import (None when none is recorded) and why."""
 
     @property
     def total(self) -> int:
@@ -201,6 +226,8 @@ def import_mlflow(
     dataset: str | None = None,
     replicate: str | None = None,
     artifacts: bool = True,
+    primary_metric: str | None = None,
+    baseline: str | None = None,
 ) -> ImportSummary:
     """Import the runs of an MLflow tracking store into a rigorlab store.
 
@@ -218,6 +245,10 @@ def import_mlflow(
         The param or tag giving each run's arm, dataset and replicate (see the module docstring).
     artifacts : bool
         Copy the runs' artifacts into the store.
+    primary_metric : str, optional
+        The study's primary metric (module docstring for the default).
+    baseline : str, optional
+        The study's default baseline arm (none recorded when left out).
 
     Returns
     -------
@@ -250,7 +281,53 @@ def import_mlflow(
             _import_experiment(
                 client, run_store, study or experiment, runs, summary, env_hash, arm, dataset, replicate, artifacts
             )
+            _record_choices(run_store, study or experiment, experiment, runs, summary, primary_metric, baseline, arm)
     return summary
+
+
+def _record_choices(
+    run_store: RunStore,
+    study: str,
+    experiment: str,
+    runs: list[Any],
+    summary: ImportSummary,
+    primary_metric: str | None,
+    baseline: str | None,
+    arm: str | None,
+) -> None:
+    """Record the study's primary metric and baseline (module docstring) and say which in ``summary``."""
+    finished = [run for run in runs if run.info.status in STATUSES]
+    metrics = sorted(
+        {(_json_tag(run.data.tags, "names") or {}).get(name, name) for run in finished for name in run.data.metrics}
+    )
+    if primary_metric is not None and primary_metric not in metrics:
+        raise InputError(
+            MSG_UNKNOWN_PRIMARY.format(metric=primary_metric, experiment=experiment, available=", ".join(metrics))
+        )
+    if baseline is not None:
+        arms = sorted({_identity(run, arm, None, None)["arm"] for run in finished})
+        if baseline not in arms:
+            raise InputError(
+                MSG_UNKNOWN_BASELINE_ARM.format(baseline=baseline, experiment=experiment, available=", ".join(arms))
+            )
+    if not finished:
+        return
+    info = run_store.study_info(study)
+    if info.get("spec"):
+        return  # a study file states its own
+    chosen, reason = primary_metric, REASON_PRIMARY_GIVEN
+    if chosen is None and info.get("primary_metric"):
+        summary.primary_metrics[study] = (str(info["primary_metric"]), REASON_PRIMARY_KEPT)
+    elif chosen is None:
+        # Imported runs store each metric logged at several steps as a curve of that name.
+        curves = {str(name) for name in run_store.curves(study)["name"]}
+        summaries = [name for name in metrics if name not in curves]
+        chosen, reason = (summaries[0], REASON_PRIMARY_DEFAULT) if summaries else (None, REASON_PRIMARY_NONE)
+        summary.primary_metrics[study] = (chosen, reason)
+    else:
+        summary.primary_metrics[study] = (chosen, reason)
+    if chosen is not None or baseline is not None:
+        run_store.save_study(study, question=str(info.get("question") or ""), primary_metric=chosen, baseline=baseline)
 
 
 def _import_experiment(

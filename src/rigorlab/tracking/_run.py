@@ -6,6 +6,11 @@ environment, git state and command line from the same capture study trials use, 
 ``status``, ``show``, statistics, reports and ``provenance`` treat it like any other trial.
 Points go to the ``curves`` table through a background writer (see ``_writer``); summaries to
 ``metrics``; tags to ``tags``; files to the content-addressed objects and ``trial_files``.
+
+When a run finishes, the study's primary metric and baseline are recorded if the run states them
+(``track(primary_metric=..., baseline=...)``); a study without a primary metric gets the first
+name the run passed to ``log_summary`` (what the README promises statistics compare), so
+``compare`` and ``report`` never fall back to the alphabetically first curve.
 """
 
 from __future__ import annotations
@@ -121,6 +126,7 @@ class TrackedRun:
         self._started = 0.0
         self._owner_pid = os.getpid()
         self._token: Any = None
+        self._first_summary: str | None = None
         self.key = ""
         self.replicate = settings.replicate
         self.status = "new"
@@ -281,6 +287,8 @@ class TrackedRun:
                     fit_seconds=time.monotonic() - self._started,
                 )
                 self._store.finish_run(self._run_id, "finished" if status != CRASHED else "interrupted")
+                if status == DONE:
+                    self._record_study_choices(self._store)
             finally:
                 self._store.close()
                 _lifecycle.unregister(self)
@@ -289,6 +297,24 @@ class TrackedRun:
                 self._kick_at = sys.maxsize
                 self._state = "finished"
                 self.status = status
+
+    def _record_study_choices(self, store: SQLiteStore) -> None:
+        """Record the study's primary metric and baseline (module docstring); a study file's win."""
+        settings = self._settings
+        metric, baseline = settings.primary_metric, settings.baseline
+        if metric is None and baseline is None and self._first_summary is None:
+            return
+        info = store.study_info(settings.study)
+        if info.get("spec"):
+            return  # the study file states them
+        if metric is None and not info.get("primary_metric"):
+            metric = self._first_summary
+        if metric is None and baseline is None:
+            return
+        # save_study keeps what is not given (None) and the question as passed.
+        store.save_study(
+            settings.study, question=str(info.get("question") or ""), primary_metric=metric, baseline=baseline
+        )
 
     def _write_error(self) -> str:
         assert self._writer is not None and self._store is not None
@@ -426,7 +452,8 @@ class TrackedRun:
         """Set summary metrics (one value per name, what statistics compare): ``run.log_summary(test_acc=0.91)``.
 
         A name logged with :meth:`log` but never summarised gets its last logged value as summary
-        when the run ends.
+        when the run ends. The first name passed here becomes the study's primary metric when the
+        run finishes, unless the study has one already or ``track(primary_metric=...)`` names another.
         """
         merged = {**(metrics or {}), **values}
         summary: dict[str, float | None] = {}
@@ -435,6 +462,8 @@ class TrackedRun:
             summary[as_name(name)] = None if math.isnan(number) else number
         if self._check_open() and summary:
             assert self._writer is not None
+            if self._first_summary is None:
+                self._first_summary = next(iter(summary))
             self._writer.update(metrics=summary)
 
     def set_tag(self, key: str, value: Any) -> None:

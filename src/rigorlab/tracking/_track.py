@@ -38,6 +38,8 @@ def track(
     flush_interval: float = DEFAULT_FLUSH_INTERVAL,
     flush_points: int = DEFAULT_FLUSH_POINTS,
     max_buffered_points: int = DEFAULT_MAX_BUFFERED_POINTS,
+    primary_metric: str | None = None,
+    baseline: str | None = None,
 ) -> TrackedRun:
     """Track a hand-written training loop as one trial of a study.
 
@@ -68,7 +70,13 @@ def track(
     store : path, optional
         The store (default: ``$RIGORLAB_STORE`` or ``./.rigorlab``; created when missing).
     n_train, n_test : int, optional
-        Training and test set sizes; statistics use them to correct for overlapping training sets.
+        Training and test set sizes, stored with the run and shown in reports. Tracked runs of one
+        fold are compared as one fixed split: a paired t-test over replicates, conditional on that
+        split, so the sizes do not enter that test (seeds cannot estimate the variance another split
+        would bring). With several folds per replicate (cross-validation) the corrected tests use
+        ``n_test / n_train`` for the overlap of training sets; rigorlab cannot see whether each
+        replicate drew a new partition, so it runs the resampled and the shared-split test and keeps
+        the more conservative unless ``rigorlab compare --splits`` says which.
     system_metrics : float, optional
         Sample CPU, memory and GPU use every this many seconds (curves named ``system/...``).
     all_ranks : bool
@@ -81,6 +89,15 @@ def track(
     max_buffered_points : int
         At this many buffered points ``log`` waits for the writer (bounded memory: about 120 bytes
         a point).
+    primary_metric : str, optional
+        The metric ``rigorlab compare`` and ``rigorlab report`` compare by default, recorded for the
+        study when the run finishes. Left out, a study without a primary metric gets the first name
+        this run passed to :meth:`~TrackedRun.log_summary` (a study's primary metric, once recorded,
+        changes only when a run states another one).
+    baseline : str, optional
+        The arm every other arm is compared with by default, recorded for the study when the run
+        finishes (left out: none is recorded, and ``compare`` takes the first arm alphabetically and
+        says so).
 
     Returns
     -------
@@ -95,10 +112,10 @@ def track(
     --------
     >>> import rigorlab
     >>> with rigorlab.track(study="mnist", arm="mlp", dataset="mnist", replicate=0,
-    ...                     params={"lr": 1e-3}) as run:  # doctest: +SKIP
+    ...                     params={"lr": 1e-3}, baseline="logreg") as run:  # doctest: +SKIP
     ...     for epoch in range(10):
     ...         run.log(step=epoch, loss=0.5 / (epoch + 1), acc=0.9)
-    ...     run.log_summary(test_acc=0.91)
+    ...     run.log_summary(test_acc=0.91)  # the study's primary metric, unless one is recorded
     """
     positive_int = "an integer > 0"
     settings = Settings(
@@ -120,6 +137,10 @@ def track(
         flush_interval=check_positive("flush_interval", flush_interval, "a number of seconds > 0"),
         flush_points=check_positive("flush_points", flush_points, positive_int, int),
         max_buffered_points=check_positive("max_buffered_points", max_buffered_points, positive_int, int),
+        primary_metric=_optional_name(
+            "primary_metric", primary_metric, "a metric name, as passed to run.log_summary (e.g. 'test_acc'), or None"
+        ),
+        baseline=_optional_name("baseline", baseline, "an arm name of the study (e.g. 'resnet18'), or None"),
     )
     if settings.max_buffered_points < settings.flush_points:
         raise InputError(
@@ -130,6 +151,14 @@ def track(
             )
         )
     return TrackedRun(settings)
+
+
+def _optional_name(field: str, value: Any, expected: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(MSG_BAD_SETTING.format(field=field, expected=expected, value=value))
+    return value
 
 
 def _mapping(field: str, value: Any) -> Mapping[str, Any]:
