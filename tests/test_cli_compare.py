@@ -301,3 +301,58 @@ def test_the_friedman_line_reads_as_a_sentence_and_an_infinite_f_is_not_a_p_valu
     line = _ranking_line(compare_study(mixed, metric="accuracy", baseline="a", splits="resampled", n_resamples=200))
     assert line is not None and "Iman-Davenport F = " in line and "p = <" not in line
     assert "Friedman chi2 = " in line and ("(p = " in line or "(p < 0.001)" in line)
+
+
+def test_p_values_near_the_level_keep_their_digits():
+    from rigorlab.cli._compare import _p_value
+
+    assert [_p_value(p) for p in (0.0498, 0.05, 0.012345, 0.135, 0.0004, float("nan"))] == [
+        "0.0498",
+        "0.05",
+        "0.0123",
+        "0.135",
+        "<0.001",
+        "-",
+    ]
+
+
+@pytest.fixture(scope="module")
+def grid_store(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("grid")
+    grid = SMALL_STUDY.replace("params: {n_estimators: 10}", "params: {n_estimators: [5, 10]}")
+    (folder / "study.yaml").write_text(grid)
+    run_study(folder / "study.yaml", store=folder / "store", jobs=2)
+    return folder / "store"
+
+
+def test_grid_arm_names_keep_their_brackets_in_tables(grid_store):
+    result = invoke("compare", "small", "--store", str(grid_store), "--resamples", "1000")
+    assert result.exit_code == 0, result.output
+    assert "forest[n_estimators=5]" in result.output and "forest[n_estimators=10]" in result.output
+    shown = invoke("show", "small", "--store", str(grid_store))
+    assert "forest[n_estimators=5]" in shown.output and "forest[n_estimators=10]" in shown.output
+
+
+def test_markup_like_values_in_errors_are_printed_as_they_are(grid_store):
+    result = invoke("compare", "small", "--store", str(grid_store), "--baseline", "[/x]")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "[/x]" in result.output
+
+
+def test_contradictory_direction_flags_exit_2(stored):
+    from rigorlab.cli._app import MSG_BOTH_DIRECTIONS
+
+    for command in ("compare", "report"):
+        result = invoke(command, "small", "--store", str(stored), "--higher-is-better", "--lower-is-better")
+        assert result.exit_code == 2
+        assert MSG_BOTH_DIRECTIONS in " ".join(result.output.split())
+
+
+def test_a_missing_study_file_is_named_as_a_file(stored, tmp_path):
+    from rigorlab.cli._app import MSG_STUDY_FILE_MISSING
+
+    missing = str(tmp_path / "nope.yaml")
+    result = invoke("compare", missing, "--store", str(stored))
+    assert result.exit_code == 2
+    assert " ".join(result.output.split()).startswith("Error: There is no study file " + missing)
+    assert MSG_STUDY_FILE_MISSING.split("{path}")[0].strip() in result.output

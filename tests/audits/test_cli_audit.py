@@ -66,7 +66,7 @@ def test_cards_go_to_reports_by_default_and_never_over_other_files(arrests_study
     refused = invoke("audit", "arrests-audit", "--store", str(store), "--only", "cards", "-q", "--out", str(mine))
     assert refused.exit_code == 2 and "Traceback" not in refused.output
     assert flat(msg.CARDS_FOLDER_NOT_OURS.format(path=mine, marker=CARDS_MARKER)) in flat(refused.output)
-    assert "Audited study arrests-audit (cards)" in refused.output  # the audits were stored and shown first
+    assert "Audited study" not in refused.output  # refused before any audit ran
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
 
 
@@ -106,3 +106,16 @@ def test_strict_data_audit_of_a_study_file_before_it_runs(write_file):
     assert "Traceback" not in result.output
     relaxed = invoke("audit", str(study), "--store", str(store), "--only", "data")
     assert relaxed.exit_code == 0 and "data/train_test_leakage" in relaxed.output and "severe" in relaxed.output
+
+
+def test_an_unwritable_cards_folder_exits_2_before_any_audit_runs(arrests_study, tmp_path):
+    _, store = arrests_study
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    with open_store(store, read_only=True) as reader:
+        before = len(reader.audit_results("arrests-audit"))
+    result = invoke("audit", "arrests-audit", "--store", str(store), "--only", "cards", "--out", str(blocker / "sub"))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"The cards cannot be written to {blocker / 'sub'}" in flat(result.output)
+    with open_store(store, read_only=True) as reader:
+        assert len(reader.audit_results("arrests-audit")) == before  # nothing ran, nothing stored

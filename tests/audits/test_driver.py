@@ -264,6 +264,9 @@ def test_bad_input_messages(arrests_study):
     study_file, store_path = arrests_study
     with pytest.raises(InputError, match="Unknown audit 'fairnes' in --only.*Did you mean 'fairness'"):
         parse_kinds("data,fairnes")
+    with pytest.raises(InputError) as empty:
+        parse_kinds(" , ")
+    assert str(empty.value) == msg.NO_KINDS.format(kinds="data, fairness, robustness, explain, cards")
     with pytest.raises(NotFoundError, match="no study 'arests-audit'.*Did you mean 'arrests-audit'"):
         audit_study("arests-audit", store=store_path)
     with open_store(store_path) as store:
@@ -306,3 +309,19 @@ def test_an_audit_given_another_dataset_fails_with_a_message(breast_cancer_frame
     trial = TrialInputs("c" * 32, "logreg", 0, 0, config, {"init": 1, "data_order": 2}, None, rows, rows, predictions)
     wrong = run_audit_task(AuditTask("e" * 32, "explain", "s", "cancer", "0" * 64, 0, trial=trial), dataset)
     assert wrong.status == "failed" and "sent the wrong dataset" in wrong.error
+
+
+def test_label_issues_come_from_the_audits_own_model_unless_asked_for_stored_predictions(arrests_study):
+    _, store_path = arrests_study
+    options = {**FAST_OPTIONS}
+    own = audit_study(STUDY, store=store_path, only="data", options=options)
+    stored = audit_study(STUDY, store=store_path, only="data", options=options, stored_predictions=True)
+    assert (own.done, stored.done) == (1, 1)  # two different audits, both kept
+    with open_store(store_path, read_only=True) as store:
+        results = store.audit_results(STUDY)
+    data_results = results[results["kind"] == "data"]["result"]
+    sources = sorted(r["result"]["label_issues"]["source"] for r in data_results)
+    assert sources[0].startswith("a 5-fold logistic regression fit for this audit")
+    assert sources[1].startswith("the stored test predictions of arm 'logreg'")
+    again = audit_study(STUDY, store=store_path, only="data", options=options)
+    assert (again.done, again.already_done) == (0, 1)

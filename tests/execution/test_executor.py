@@ -78,3 +78,27 @@ def test_a_worker_that_dies_is_replaced(write_study, store_path):
         f.error.startswith("WorkerDied: the worker process running this trial ended unexpectedly (exit code 3)")
         for f in summary.failures
     )
+
+
+def test_a_script_without_a_main_guard_fails_once_with_the_fix_and_stores_no_failed_trial(write_study, tmp_path):
+    import subprocess
+    import sys
+
+    from rigorlab.execution._local import MSG_IMPORTED_BY_WORKER, MSG_WORKER_START
+
+    study = write_study()
+    script = tmp_path / "unguarded.py"
+    # What a user writes from the README's Python block, without `if __name__ == "__main__":`.
+    script.write_text(f"import rigorlab\nrigorlab.run_study({str(study)!r}, jobs=2, store={str(tmp_path / 's')!r})\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert MSG_IMPORTED_BY_WORKER in done.stderr
+    assert MSG_WORKER_START.format(code=1) in done.stderr
+    with open_store(tmp_path / "s", read_only=True) as store:
+        assert store.trials("small").empty  # nothing stored as failed: the fixed script runs everything
+    guarded = script.read_text().replace("import rigorlab\n", "import rigorlab\n\nif __name__ == '__main__':\n    ")
+    script.write_text(guarded)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    with open_store(tmp_path / "s", read_only=True) as store:
+        assert (store.trials("small").status == "done").all() and len(store.trials("small")) == 12

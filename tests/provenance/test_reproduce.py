@@ -4,6 +4,7 @@ original store unchanged except for the verdicts."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import sqlite3
@@ -25,7 +26,7 @@ from rigorlab.provenance._rebuild import (
     NOTE_SEEDS,
     NOTE_SPLIT,
 )
-from rigorlab.provenance._reproduce import MSG_NO_EXPLANATION
+from rigorlab.provenance._reproduce import MSG_IMPORTED, MSG_NO_EXPLANATION
 from rigorlab.store import TrialResult
 from rigorlab.store._sqlite_base import MSG_UNKNOWN_TRIAL
 from tests.provenance.conftest import TRIALS, VERIFY_STUDY
@@ -234,21 +235,27 @@ def test_a_sample_is_drawn_with_its_seed_and_a_dry_run_runs_nothing(store_copy, 
     assert snapshot(store_copy) == before
 
 
-def test_tracked_runs_are_reported_as_not_reproducible_automatically(store_copy):
+def test_tracked_runs_started_by_pytest_are_refused_and_imported_runs_not_reproducible(store_copy):
     from rigorlab.tracking import track
 
-    with track(study="verify", arm="mlp", dataset="digits", replicate=0, store=store_copy) as run:
+    # Started in this process, the run's "script" is pytest (or `python -c` in a pytest-xdist worker):
+    # re-running it would run tests, not training code.
+    with track(study="verify-tracked", arm="mlp", dataset="digits", replicate=0, store=store_copy) as run:
         run.log(step=0, loss=1.0)
         run.log_summary(accuracy=0.9)
-    with open_store(store_copy, read_only=True) as reader:
-        trials = reader.trials("verify")
-    key = str(trials[trials.arm == "mlp"].key.iloc[0])
-    report = reproduce("verify", store=store_copy, trials=[key])
+    report = reproduce("verify-tracked", store=store_copy, trials=[run.key])
     (verdict,) = report.verifications
-    assert verdict.verdict == "not_reproducible"
-    assert verdict.differences[0].startswith("not reproducible automatically: a tracked run")
+    assert verdict.verdict == "refused" and report.to_run == 0 and not report.ok
+    assert verdict.differences[0].startswith("cannot be re-run: the tracked run was ")
     assert "its command: " in verdict.differences[0]
-    assert report.ok  # nothing differs; the run is reported, not counted as a failure
+
+    with open_store(store_copy) as writer:
+        imported = TrialResult("mlflowrun", "mlp", "digits", 1, 0, "done", {}, {}, metrics={"accuracy": 0.8})
+        writer.save_trial("verify", dataclasses.replace(imported, source="mlflow"))
+    report = reproduce("verify", store=store_copy, trials=["mlflowrun"])
+    (verdict,) = report.verifications
+    assert verdict.verdict == "not_reproducible" and report.ok  # reported, not counted as a failure
+    assert verdict.differences == [MSG_IMPORTED.format(source="mlflow")]
 
 
 def test_the_summary_takes_each_trials_latest_verdict(store_copy):
@@ -307,3 +314,19 @@ def test_the_quickstart_reproduces_identically(tmp_path):
     report = reproduce("quickstart", store=store, jobs=2)
     assert report.counts() == {"identical": 150}
     assert verification_summary("quickstart", store).verified == 150
+
+
+def test_a_tolerance_for_a_name_the_study_does_not_store_is_refused(store_copy):
+    from rigorlab.provenance import Tolerances
+    from rigorlab.provenance._reproduce import MSG_UNKNOWN_TOLERANCE_NAME
+
+    with pytest.raises(InputError) as caught:
+        reproduce("verify", store=store_copy, tolerances=Tolerances.parse(["roc_aux=1e-3"]), dry_run=True)
+    expected = MSG_UNKNOWN_TOLERANCE_NAME.format(
+        name="roc_aux", study="verify", metrics="accuracy, log_loss, roc_auc", closest=" Did you mean 'roc_auc'?"
+    )
+    assert str(caught.value) == expected
+    report = reproduce(
+        "verify", store=store_copy, tolerances=Tolerances.parse(["roc_auc=1e-3", "scores=0"]), dry_run=True
+    )
+    assert report.to_run > 0

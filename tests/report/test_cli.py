@@ -83,3 +83,13 @@ def test_a_bad_format_and_an_unknown_study_exit_2(report_store, tmp_path):
     result = invoke("report", "nope", "--store", str(report_store), "--out", str(tmp_path / "x"))
     assert result.exit_code == 2 and "There is no study 'nope'" in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_folder_that_cannot_be_written_exits_2_before_any_work(report_store, tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    before = store_bytes(report_store)
+    result = invoke("report", "reportable", "--store", str(report_store), "--out", str(blocker / "sub"))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"--out {blocker / 'sub'}: the report cannot be written there" in " ".join(result.output.split())
+    assert store_bytes(report_store) == before and blocker.read_text() == "not a folder"

@@ -137,7 +137,7 @@ def test_audit_settings_are_checked_against_the_audits_defaults(write_study):
     assert message == load_messages.MSG_AUDIT_OPTION_TYPE.format(
         option="epsilons",
         kind="robustness",
-        expected="a list",
+        expected="a non-empty list of numbers >= 0",
         default="[0.0, 0.05, 0.1, 0.25, 0.5]",
         got="0.1",
         where="study.yaml:18",

@@ -14,6 +14,7 @@ from rigorlab.errors import InputError
 from rigorlab.stats import (
     VERDICT_BETTER,
     VERDICT_NO_EVIDENCE,
+    VERDICT_NONE,
     compare_study,
     compare_to_baseline,
     correlated_bayesian_ttest,
@@ -200,7 +201,7 @@ def test_zero_variance_in_a_study_gets_no_verdict_no_power_and_no_posterior() ->
     frame = grid_frame(np.array([[0.80], [0.82]]), np.array([[0.81], [0.83]]), n_train=300, n_test=100)
     result = compare_study(frame, metric="accuracy", baseline="base", splits="fixed", bayesian=True)
     row = result.comparisons.iloc[0]
-    assert row["verdict"] == VERDICT_NO_EVIDENCE and math.isnan(row["p_value"])
+    assert row["verdict"] == VERDICT_NONE and math.isnan(row["p_value"])
     assert msg.WARN_ZERO_VARIANCE.format(difference=row["mean_diff"]) in row["warnings"]
     assert pd.isna(row["replicates_needed_for_80pct_power"])
     assert math.isnan(result.bayesian.iloc[0]["p_arm_better"])

@@ -18,6 +18,7 @@ from rigorlab.stats import (
     COMPARISON_COLUMNS,
     VERDICT_BETTER,
     VERDICT_NO_EVIDENCE,
+    VERDICT_NONE,
     VERDICT_WORSE,
     compare_to_baseline,
     holm_adjust,
@@ -156,7 +157,7 @@ def test_identical_differences_do_not_warn_or_divide_by_zero() -> None:
 def test_zero_variance_differences_get_no_verdict() -> None:
     """The review's guard: two replicates each exactly 0.01 better gave p = 0 and "better"."""
     shifted = paired_comparison([0.8125, 0.8375], [0.8, 0.825], n_resamples=100)
-    assert shifted.verdict == VERDICT_NO_EVIDENCE
+    assert shifted.verdict == VERDICT_NONE
     assert math.isnan(shifted.p_value) and math.isnan(shifted.p_adjusted) and math.isnan(shifted.statistic)
     assert math.isnan(shifted.low) and math.isnan(shifted.high)
     assert shifted.mean_diff == pytest.approx(0.0125)
@@ -167,7 +168,7 @@ def test_zero_variance_differences_get_no_verdict() -> None:
     base = rng.normal(0.8, 0.02, 10)
     scores = np.column_stack([base, base + 0.25, base + 0.05 + rng.normal(0, 0.005, 10)])
     table = compare_to_baseline(scores, baseline=0)
-    assert table["verdict"].tolist() == [VERDICT_NO_EVIDENCE, VERDICT_BETTER]
+    assert table["verdict"].tolist() == [VERDICT_NONE, VERDICT_BETTER]
     assert math.isnan(table["p_adjusted"].iloc[0])
     assert table["p_adjusted"].iloc[1] == pytest.approx(2 * table["p_value"].iloc[1])
 

@@ -11,11 +11,23 @@ import pytest
 from typer.testing import CliRunner
 
 from rigorlab.cli import app
+from rigorlab.cli._tracking import MSG_SINGLE_RUN_ARMS
 from rigorlab.errors import InputError, NotFoundError
 from rigorlab.execution import run_study
 from rigorlab.store import open_store
 from rigorlab.tracking import export_mlflow, import_mlflow, track
-from rigorlab.tracking._mlflow_common import MSG_NOT_AN_MLFLOW_STORE
+from rigorlab.tracking._checks import STUDY_NAME_RULE
+from rigorlab.tracking._mlflow_checks import (
+    MSG_BAD_EXPERIMENT_STUDY,
+    MSG_IDENTITY_CHANGED,
+    MSG_IMPORT_STUDY_FILE,
+    MSG_UNKNOWN_IDENTITY,
+)
+from rigorlab.tracking._mlflow_common import (
+    MSG_DESTINATION_NOT_A_STORE,
+    MSG_DESTINATION_UNDER_FILE,
+    MSG_NOT_AN_MLFLOW_STORE,
+)
 from rigorlab.tracking._mlflow_import import MSG_FAILED, MSG_STUDY_NEEDS_ONE
 
 mlflow = pytest.importorskip("mlflow")
@@ -268,3 +280,161 @@ def test_import_records_a_summary_metric_as_primary_not_the_curve_that_sorts_fir
     with open_store(store) as reader:
         info = reader.study_info("cifar-mini")
     assert info["primary_metric"] == "loss" and info["baseline"] == "vit"
+
+
+def store_snapshot(store: Path) -> tuple[list[str], list[str]]:
+    """Everything a store holds: its database, dumped, and its files."""
+    db = sqlite3.connect(f"{(store / 'rigorlab.sqlite').as_uri()}?mode=ro", uri=True)
+    try:
+        rows = list(db.iterdump())
+    finally:
+        db.close()
+    return rows, sorted(str(p.relative_to(store)) for p in store.rglob("*") if p.is_file() and "-wal" not in p.name)
+
+
+def model_seed_runs(mlruns: Path, experiment_name: str = "cifar") -> MlflowClient:
+    """Two models x two seeds (params model and seed), finished, in a file store."""
+    client = MlflowClient(tracking_uri=mlruns.as_uri())
+    experiment = client.create_experiment(experiment_name)
+    for model in ("resnet", "vit"):
+        for seed in range(2):
+            run_id = client.create_run(experiment, run_name=f"{model}-{seed}", tags={"team": "vision"}).info.run_id
+            client.log_batch(run_id, params=[Param("model", model), Param("seed", str(seed))])
+            client.log_metric(run_id, "accuracy", 0.8 + seed / 100)
+            client.set_terminated(run_id, "FINISHED")
+    return client
+
+
+def test_an_arm_dataset_or_replicate_name_no_run_has_is_refused_before_anything_is_written(tmp_path):
+    mlruns = tmp_path / "mlruns"
+    model_seed_runs(mlruns)
+    store = tmp_path / "store"
+    result = invoke("import", "mlflow", str(mlruns), "--arm", "modle", "--replicate", "seed", "--store", str(store))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert " ".join(result.output.split()) == (
+        "Error: --arm modle is neither a param nor a tag of any run of experiment 'cifar'. Did you mean 'model'? "
+        "Params: model, seed. Tags: team. Give one of these (params.NAME or tags.NAME picks one kind), or leave "
+        "--arm out; nothing was imported."
+    )
+    assert not store.exists()
+    with pytest.raises(InputError) as caught:
+        import_mlflow(mlruns, store=store, arm="model", replicate="params.sede")
+    assert str(caught.value) == MSG_UNKNOWN_IDENTITY.format(
+        option="replicate",
+        value="params.sede",
+        experiment="cifar",
+        closest=" Did you mean 'params.seed'?",
+        params="model, seed",
+        tags="team",
+    )
+    with pytest.raises(InputError, match=r"^--dataset tags.model is neither .* Did you mean 'params.model'\?"):
+        import_mlflow(mlruns, store=store, dataset="tags.model")
+    assert not store.exists()
+    summary = import_mlflow(mlruns, store=store, arm="model", replicate="seed", dataset="tags.team")
+    assert summary.imported == {"cifar": 4} and summary.single_run_arms == 0
+    with open_store(store) as reader:
+        assert set(reader.trials("cifar").dataset) == {"vision"}
+
+
+def test_importing_again_with_another_grouping_is_refused_and_says_how_to_start_over(tmp_path):
+    mlruns = tmp_path / "mlruns"
+    model_seed_runs(mlruns)
+    store = tmp_path / "store"
+    first = invoke("import", "mlflow", str(mlruns), "--store", str(store))  # run names as arms: a mistake
+    assert first.exit_code == 0
+    assert MSG_SINGLE_RUN_ARMS.format(count=4, study="cifar") in " ".join(first.output.split())
+    before = store_snapshot(store)
+    again = invoke("import", "mlflow", str(mlruns), "--arm", "model", "--replicate", "seed", "--store", str(store))
+    assert again.exit_code == 2 and "Traceback" not in again.output
+    assert " ".join(again.output.split()) == "Error: " + MSG_IDENTITY_CHANGED.format(
+        count=4,
+        experiment="cifar",
+        study="cifar",
+        run="vit-1",  # MLflow lists the newest run first
+        stored="arm 'vit-1', dataset 'default', replicate 0, fold 0",
+        new="arm 'vit', dataset 'default', replicate 1, fold 0",
+        suggestion="cifar-2",
+    )
+    assert store_snapshot(store) == before
+    moved = import_mlflow(mlruns, store=store, arm="model", replicate="seed", study="cifar-2")
+    assert moved.imported == {"cifar-2": 4}
+    same = import_mlflow(mlruns, store=store)  # the grouping of the first import: nothing to do, no error
+    assert same.imported == {"cifar": 0} and same.already_stored == 4
+
+
+def test_a_run_that_ends_after_an_import_takes_a_new_replicate_number(tmp_path):
+    mlruns = tmp_path / "mlruns"
+    client = MlflowClient(tracking_uri=mlruns.as_uri())
+    experiment = client.create_experiment("cifar")
+    slow = client.create_run(experiment, start_time=1_000).info.run_id  # started first, still running
+    for start in (2_000, 3_000):
+        run_id = client.create_run(experiment, start_time=start).info.run_id
+        client.log_batch(run_id, params=[Param("model", "resnet")])
+        client.log_metric(run_id, "accuracy", start / 10_000)
+        client.set_terminated(run_id, "FINISHED", end_time=start + 500)
+    client.log_batch(slow, params=[Param("model", "resnet")])
+    store = tmp_path / "store"
+    assert import_mlflow(mlruns, store=store, arm="model").still_running == 1
+    client.log_metric(slow, "accuracy", 0.9)
+    client.set_terminated(slow, "FINISHED", end_time=5_000)
+    assert import_mlflow(mlruns, store=store, arm="model").imported == {"cifar": 1}
+    with open_store(store) as reader:
+        trials = reader.trials("cifar").sort_values("replicate")
+    assert trials.replicate.tolist() == [0, 1, 2] and trials.accuracy.tolist() == [0.2, 0.3, 0.9]
+
+
+def test_study_names_and_study_file_studies_are_checked_before_anything_is_written(write_study, tmp_path):
+    mlruns = tmp_path / "mlruns"
+    model_seed_runs(mlruns, "my experiment")
+    store = tmp_path / "store"
+    bad = invoke("import", "mlflow", str(mlruns), "--study", "bad name", "--store", str(store))
+    assert bad.exit_code == 2 and " ".join(bad.output.split()) == (
+        "Error: --study 'bad name' must be a name of letters, digits, '_', '.' or '-' (no spaces), as in study "
+        "files. Give e.g. --study bad-name; nothing was imported."
+    )
+    with pytest.raises(InputError) as caught:
+        import_mlflow(mlruns, store=store)
+    assert str(caught.value) == MSG_BAD_EXPERIMENT_STUDY.format(
+        experiment="my experiment", rule=STUDY_NAME_RULE, suggestion="my-experiment"
+    )
+    assert not store.exists()
+
+    run_study(write_study(), store=store, jobs=1)
+    with open_store(store) as reader:
+        spec_path, root = reader.study_info("small")["spec_path"], reader.root
+    before = store_snapshot(store)
+    with pytest.raises(InputError) as caught:
+        import_mlflow(mlruns, store=store, study="small", arm="model", replicate="seed")
+    assert str(caught.value) == MSG_IMPORT_STUDY_FILE.format(
+        study="small", store=root, path=spec_path, experiment="my experiment", suggestion="small-mlflow"
+    )
+    with pytest.raises(InputError, match="--primary-metric acc is not a metric"):
+        import_mlflow(mlruns, store=store, study="vision", primary_metric="acc")
+    assert store_snapshot(store) == before
+
+
+def test_exporting_to_a_file_that_is_no_mlflow_store_is_refused_untouched(tmp_path):
+    store = tmp_path / "store"
+    with track(study="vision", arm="mlp", dataset="cifar10", replicate=0, store=store) as run:
+        run.log_summary(test_acc=0.9)
+    notes = tmp_path / "afile"
+    notes.write_text("my notes")
+    result = invoke("export", "mlflow", "vision", str(notes), "--store", str(store))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert " ".join(result.output.split()) == "Error: " + MSG_DESTINATION_NOT_A_STORE.format(
+        path=notes, reason="file is not a database"
+    )
+    under = invoke("export", "mlflow", "vision", str(notes / "mlruns"), "--store", str(store))
+    assert under.exit_code == 2
+    assert " ".join(under.output.split()) == "Error: " + MSG_DESTINATION_UNDER_FILE.format(
+        path=notes / "mlruns", parent=notes
+    )
+    other = tmp_path / "results.db"
+    sqlite3.connect(other).execute("CREATE TABLE scores (x)").connection.commit()
+    before = other.read_bytes()
+    with pytest.raises(InputError) as caught:
+        export_mlflow("vision", other, store=store)
+    assert str(caught.value) == MSG_DESTINATION_NOT_A_STORE.format(
+        path=other, reason="a SQLite file without MLflow's experiments/runs tables"
+    )
+    assert notes.read_text() == "my notes" and other.read_bytes() == before

@@ -14,18 +14,22 @@ import rigorlab
 from rigorlab.cli import app
 from rigorlab.errors import InputError, StoreError
 from rigorlab.store import open_store
-from rigorlab.tracking import current_run, track
+from rigorlab.tracking import ReplicateReplacedWarning, current_run, track
+from rigorlab.tracking._checks import STUDY_NAME_PATTERN, STUDY_NAME_RULE
 from rigorlab.tracking._messages import (
     MSG_BAD_INDEX,
     MSG_BAD_METRIC_NAME,
     MSG_BAD_NAME,
     MSG_BAD_SETTING,
     MSG_BAD_STEP,
+    MSG_BAD_STUDY_NAME,
     MSG_BAD_VALUE,
     MSG_FINISHED,
     MSG_NO_ARTIFACT,
     MSG_NOT_STARTED,
+    MSG_REPLICATE_REPLACED,
     MSG_REUSED,
+    MSG_STUDY_FILE_STUDY,
 )
 
 runner = CliRunner()
@@ -153,10 +157,41 @@ def test_a_replicate_left_out_is_the_next_free_number_and_a_crashed_number_is_us
     assert again.replicate == 2  # the failed replicate's number, so arms stay paired
 
 
-def test_a_newer_finished_run_hides_the_older_one_of_the_same_replicate(store_path):
-    for value in (0.5, 0.7):
-        with tracked(store_path) as run:
-            run.log_summary(accuracy=value)
+def test_a_newer_finished_run_hides_the_older_one_of_the_same_replicate_and_says_so(store_path):
+    with tracked(store_path) as first:
+        first.log_summary(accuracy=0.5)
+    with tracked(store_path, replicate=1) as other:
+        other.log_summary(accuracy=0.6)
+    with pytest.warns(ReplicateReplacedWarning) as caught, tracked(store_path) as run:
+        run.log_summary(accuracy=0.7)
+    assert [str(w.message) for w in caught] == [
+        MSG_REPLICATE_REPLACED.format(
+            replicate=0, arm="mlp", dataset="iris", fold=0, study="loop", key=first.key[:10], free=2
+        )
+    ]
+    assert caught[0].filename == __file__  # points at the user's `with` line, not at rigorlab
+    with open_store(store_path) as store:
+        trials = store.trials("loop").sort_values("replicate")
+        assert trials.accuracy.tolist() == [0.7, 0.6]
+        assert sorted(store.trials("loop", all_trials=True).accuracy.tolist()) == [0.5, 0.6, 0.7]
+    # Left out, the replicate is the next free number: no warning, both runs kept.
+    with tracked(store_path, replicate=None) as kept:
+        kept.log_summary(accuracy=0.8)
+    assert kept.replicate == 2
+    # Another fold, or a run that did not finish, is not replaced.
+    with tracked(store_path, replicate=3, fold=1) as run:
+        run.log_summary(accuracy=0.1)
+    with pytest.raises(RuntimeError), tracked(store_path, replicate=4):
+        raise RuntimeError("diverged")
+    with tracked(store_path, replicate=4) as run:
+        run.log_summary(accuracy=0.9)
+
+
+def test_a_newer_finished_run_of_the_same_replicate_hides_the_older_one(store_path):
+    with tracked(store_path) as run:
+        run.log_summary(accuracy=0.5)
+    with pytest.warns(ReplicateReplacedWarning), tracked(store_path) as run:
+        run.log_summary(accuracy=0.7)
     with open_store(store_path) as store:
         assert store.metrics("loop").value.tolist() == [0.7]
         assert store.trials("loop").accuracy.tolist() == [0.7]
@@ -243,6 +278,15 @@ def test_a_store_failure_is_reported_and_the_run_marked_failed(store_path):
     [
         ({"study": ""}, MSG_BAD_NAME.format(field="study", value="", example="mnist-baselines")),
         ({"arm": 3}, MSG_BAD_NAME.format(field="arm", value=3, example="resnet18")),
+        (
+            {"study": "my study"},
+            "The 'study' argument of rigorlab.track() must be a name of letters, digits, '_', '.' or '-' "
+            "(no spaces), as in study files. Got 'my study' instead; e.g. study='my-study'.",
+        ),
+        (
+            {"study": "-runs/v1 (new)"},
+            MSG_BAD_STUDY_NAME.format(rule=STUDY_NAME_RULE, value="-runs/v1 (new)", suggestion="runs-v1-new"),
+        ),
         ({"replicate": -1}, MSG_BAD_INDEX.format(field="replicate", value=-1)),
         ({"fold": 1.5}, MSG_BAD_INDEX.format(field="fold", value=1.5)),
         ({"params": [1, 2]}, MSG_BAD_SETTING.format(field="params", expected="a mapping (dict) or None", value=[1, 2])),
@@ -281,7 +325,17 @@ def test_bad_values_get_one_clear_message(store_path):
     with tracked(store_path) as run:
         with pytest.raises(InputError) as caught:
             run.log(step=0, loss="high")
-        assert str(caught.value) == MSG_BAD_VALUE.format(value="'high'", type="str", name="loss")
+        assert str(caught.value) == MSG_BAD_VALUE.format(method="log", value="'high'", type="str", name="loss")
+        with pytest.raises(InputError) as caught:
+            run.log_summary(acc="0.9")
+        assert str(caught.value) == (
+            "run.log_summary() got '0.9' (str) for 'acc'. A logged value must be a real number: an int, a float, "
+            "a numpy scalar or a one-element tensor (call .item() on a tensor with several elements, or log them "
+            "under separate names)."
+        )
+        with pytest.raises(InputError) as caught:
+            run.log_summary({"": 0.5})
+        assert str(caught.value) == MSG_BAD_METRIC_NAME.format(method="log_summary", name="")
         with pytest.raises(InputError) as caught:
             run.log(step=0, loss=np.array([1.0, 2.0]))
         assert "a one-element tensor" in str(caught.value) and "'loss'" in str(caught.value)
@@ -290,7 +344,7 @@ def test_bad_values_get_one_clear_message(store_path):
         assert str(caught.value) == MSG_BAD_STEP.format(value=1.5, type="float")
         with pytest.raises(InputError) as caught:
             run.log({3: 1.0}, step=0)
-        assert str(caught.value) == MSG_BAD_METRIC_NAME.format(name=3)
+        assert str(caught.value) == MSG_BAD_METRIC_NAME.format(method="log", name=3)
         run.log(step=np.int64(7), loss=np.float64(1.5))  # numpy integers and floats are fine
     assert stored_points(store_path, run.key)["loss"] == [(7, 1.5)]
 
@@ -372,3 +426,35 @@ def test_the_study_records_its_primary_metric_and_baseline(store_path):
         run.log_summary(test_acc=0.93, test_f1=0.9)
     assert info()["primary_metric"] == "test_f1" and info()["baseline"] == "mlp"
     assert info()["question"] == ""
+
+
+def test_the_study_name_rule_is_the_one_study_files_use():
+    from rigorlab.spec._load import _PATTERN_WORDS
+    from rigorlab.spec._model import NAME_PATTERN
+
+    assert STUDY_NAME_PATTERN == NAME_PATTERN
+    assert _PATTERN_WORDS[NAME_PATTERN] == STUDY_NAME_RULE
+
+
+def test_a_study_defined_by_a_study_file_is_refused_before_anything_is_written(write_study, store_path):
+    from rigorlab.execution import run_study
+    from rigorlab.spec import load_study
+
+    study_file = write_study()
+    name = load_study(study_file).spec.study
+    run_study(study_file, store=store_path, jobs=1)
+    with open_store(store_path) as store:
+        before = (store.trials(name, all_trials=True), store.runs(name), store.studies())
+        spec_path, root = store.study_info(name)["spec_path"], store.root
+    assert Path(spec_path).name == study_file.name
+    run = tracked(store_path, study=name)
+    with pytest.raises(InputError) as caught, run:
+        run.log(step=0, loss=1.0)
+    assert str(caught.value) == MSG_STUDY_FILE_STUDY.format(
+        study=name, store=root, path=spec_path, suggestion=f"{name}-tracked"
+    )
+    assert run.status == "failed"
+    with open_store(store_path) as store:
+        after = (store.trials(name, all_trials=True), store.runs(name), store.studies())
+    for old, new in zip(before, after, strict=True):
+        assert old.equals(new)

@@ -13,7 +13,13 @@ Severity of findings: ``info`` (worth knowing), ``warning`` (may weaken the conc
 thresholds are stated in each audit's module documentation and as constants.
 """
 
-from rigorlab.audits._card_files import CARDS_MARKER, card_filename, default_cards_folder, write_cards
+from rigorlab.audits._card_files import (
+    CARDS_MARKER,
+    card_filename,
+    check_cards_folder,
+    default_cards_folder,
+    write_cards,
+)
 from rigorlab.audits._cards import AUTHOR_PLACEHOLDER, Card, build_cards
 from rigorlab.audits._data import (
     DATA_DEFAULTS,
@@ -140,6 +146,7 @@ __all__ = [
     "conflicting_label_rows",
     "current_audit_results",
     "data_tables",
+    "check_cards_folder",
     "default_cards_folder",
     "duplicate_rows",
     "execute_audit_tasks",

@@ -23,7 +23,7 @@ from rigorlab.audits._views import cards_table, current_audit_results
 from rigorlab.errors import InputError
 from rigorlab.store import RunStore
 
-__all__ = ["CARDS_MARKER", "card_filename", "default_cards_folder", "write_cards"]
+__all__ = ["CARDS_MARKER", "card_filename", "check_cards_folder", "default_cards_folder", "write_cards"]
 
 CARDS_MARKER = ".rigorlab-cards"
 """The file that marks a folder of cards written by rigorlab (and so safe to replace)."""
@@ -74,6 +74,23 @@ def _replace(staging: Path, target: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def check_cards_folder(folder: str | Path) -> None:
+    """Raise an InputError unless the cards can be written to ``folder`` (absent, empty or cards
+    written before, in a writable place). Creates the parent folders, nothing else; the command
+    line calls it before any audit runs.
+    """
+    target = Path(folder)
+    if target.exists() and not target.is_dir():
+        raise InputError(msg.CARDS_FOLDER_IS_A_FILE.format(path=target))
+    if target.is_dir() and any(target.iterdir()) and not (target / CARDS_MARKER).exists():
+        raise InputError(msg.CARDS_FOLDER_NOT_OURS.format(path=target, marker=CARDS_MARKER))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryDirectory(dir=target.parent).cleanup()
+    except OSError as error:
+        raise InputError(msg.CARDS_FOLDER_UNWRITABLE.format(path=target, error=error.strerror or error)) from None
+
+
 def write_cards(store: RunStore, study: str, folder: str | Path) -> list[Path]:
     """Write the stored model cards and datasheets of a study as Markdown files into ``folder``.
 
@@ -101,15 +118,11 @@ def write_cards(store: RunStore, study: str, folder: str | Path) -> list[Path]:
     ['datasheet-arrests.md', 'model_card-forest-arrests.md', 'model_card-logreg-arrests.md']
     """
     target = Path(folder)
-    if target.exists() and not target.is_dir():
-        raise InputError(msg.CARDS_FOLDER_IS_A_FILE.format(path=target))
-    if target.is_dir() and any(target.iterdir()) and not (target / CARDS_MARKER).exists():
-        raise InputError(msg.CARDS_FOLDER_NOT_OURS.format(path=target, marker=CARDS_MARKER))
+    check_cards_folder(target)
     cards = cards_table(current_audit_results(store, study, kind="cards"))
     if cards.empty:
         return []
     cards = cards.assign(_order=cards["card"] != "datasheet").sort_values(["_order", "dataset", "arm"])
-    target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     names: list[str] = []
     try:

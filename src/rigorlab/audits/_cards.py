@@ -1,8 +1,10 @@
 """Model cards (one per arm and dataset) and datasheets (one per dataset), filled from the store.
 
 Everything measurable comes from stored records: the configuration and environment (provenance),
-metrics with 95% intervals over replicates, and the audits that ran. What only the author knows
-(intended use, how the data were collected) is left as a marked placeholder, never invented.
+metrics with the 95% intervals ``rigorlab compare`` and the report show (the interval that matches the
+study's split design, :func:`rigorlab.stats.stored_estimates`), and the audits that ran. Interval
+bounds of bounded scores (accuracy, disparities) are cut at their range, as ``compare`` cuts them.
+What only the author knows (intended use, how the data were collected) is left as a marked placeholder, never invented.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from rigorlab.audits._views import (
     rows_of,
     study_splits,
 )
+from rigorlab.models import metric_bounds
 from rigorlab.store import RunStore
 
-__all__ = ["AUTHOR_PLACEHOLDER", "Card", "build_cards"]
+__all__ = ["AUTHOR_PLACEHOLDER", "Card", "bounded_interval", "build_cards"]
 
 AUTHOR_PLACEHOLDER = "_To be written by the author._"
 KEY_PACKAGES = ("numpy", "pandas", "scikit-learn", "torch", "fairlearn", "shap")
@@ -60,24 +63,71 @@ def _interval(estimate: float, low: float, high: float) -> str:
     return f"{estimate:.4f} [{low:.4f}, {high:.4f}]"
 
 
-def _metric_lines(metrics: pd.DataFrame) -> list[dict[str, Any]]:
-    from rigorlab.stats import mean_interval
+INTERVAL_WORDS = {
+    "t_nb": "Nadeau-Bengio corrected t interval over the fold scores",
+    "t": "Student t interval over replicates",
+}
+"""How each ``method`` of :func:`rigorlab.stats.stored_estimates` is named in a card."""
+METRICS_TITLE = "Metrics (mean over {replicates} replicates and the 95% interval of rigorlab compare)"
+METRICS_NOTE = (
+    "Intervals as `rigorlab compare` and the report compute them for {whose} split design: {designs}.{clipped}"
+)
+CLIPPED_NOTE = " Bounds beyond a metric's range are cut at its edge (a t interval is symmetric and can reach past it)."
+DISPARITY_BOUNDS = (0.0, 1.0)
+"""fairlearn's disparities are max - min of group rates (never negative) and min / max (ratios): all in [0, 1]."""
 
+
+def _metric_lines(estimates: pd.DataFrame) -> list[dict[str, Any]]:
+    """One line per metric of an arm on a dataset, from :func:`rigorlab.stats.stored_estimates`."""
     lines = []
-    for metric, group in metrics.groupby("metric", sort=True):
-        per_replicate = group.groupby("replicate")["value"].mean().dropna().to_numpy(dtype=float)
-        if len(per_replicate):
-            interval = mean_interval(per_replicate)
-            lines.append(
-                {
-                    "metric": metric,
-                    "estimate": interval.estimate,
-                    "low": interval.low,
-                    "high": interval.high,
-                    "replicates": len(per_replicate),
-                }
-            )
+    for row in rows_of(estimates.sort_values("metric", kind="stable")):
+        if not np.isfinite(row.mean):
+            continue
+        lines.append(
+            {
+                "metric": row.metric,
+                "estimate": float(row.mean),
+                "low": float(row.low),
+                "high": float(row.high),
+                "replicates": int(row.n),
+                "interval": INTERVAL_WORDS.get(str(row.method), str(row.method)),
+                "splits": str(row.splits),
+                "clipped": bool(row.clipped),
+            }
+        )
     return lines
+
+
+def _metrics_note(lines: list[dict[str, Any]]) -> str:
+    """Which interval each metric has (a group-shift study has two designs: shifted and in-distribution)."""
+    if not lines:
+        return ""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for line in lines:
+        groups.setdefault((line["splits"], line["interval"]), []).append(line["metric"])
+    if len(groups) == 1:
+        ((splits, interval),) = groups
+        whose, designs = "this study's", f"{splits} splits, {interval}"
+    else:
+        whose = "each metric's"
+        designs = "; ".join(
+            f"{splits} splits, {interval} ({', '.join(names)})" for (splits, interval), names in groups.items()
+        )
+    clipped = CLIPPED_NOTE if any(line["clipped"] for line in lines) else ""
+    return METRICS_NOTE.format(whose=whose, designs=designs, clipped=clipped)
+
+
+def bounded_interval(low: float, high: float, bounds: tuple[float | None, float | None]) -> tuple[float, float, bool]:
+    """``(low, high)`` cut at ``bounds`` (None: no bound), and whether a bound moved.
+
+    Examples
+    --------
+    >>> bounded_interval(0.377, 1.123, (0.0, 1.0))
+    (0.377, 1.0, True)
+    """
+    new_low = max(low, bounds[0]) if bounds[0] is not None and np.isfinite(low) else low
+    new_high = min(high, bounds[1]) if bounds[1] is not None and np.isfinite(high) else high
+    return new_low, new_high, bool(new_low != low or new_high != high)
 
 
 def _section(title: str, lines: list[str]) -> str:
@@ -102,6 +152,7 @@ def _model_card(
     provenance: dict[str, Any],
     audits: dict[str, Any],
 ) -> Card:
+    """``metrics``: the arm's rows of :func:`rigorlab.stats.stored_estimates` on this dataset."""
     config = provenance["config"]
     spec = study.get("spec") or {}
     protocol = spec.get("protocol", {})
@@ -177,13 +228,16 @@ def _model_card(
             ],
         )
     )
+    note = _metrics_note(metric_lines)
+    fields["metrics_note"] = note
     markdown.append(
         _section(
-            f"Metrics (mean and 95% t interval over {fields['replicates']} replicates)",
+            METRICS_TITLE.format(replicates=fields["replicates"]),
             [
                 "| metric | estimate [95% interval] |",
                 "|---|---|",
                 *(f"| {m['metric']} | {_interval(m['estimate'], m['low'], m['high'])} |" for m in metric_lines),
+                *(["", note] if note else []),
             ],
         )
     )
@@ -215,10 +269,12 @@ def _audit_sections(results: pd.DataFrame, arm: str, dataset: str, baseline: str
     disparity = disparity[disparity["arm"] == arm] if not disparity.empty else disparity
     if not disparity.empty:
         fields["fairness"] = disparity.drop(columns=["arm", "dataset"]).to_dict("records")
-        lines = [
-            f"- {r.attribute}: {r.metric.replace('_', ' ')} {_interval(r.estimate, r.low, r.high)}"
-            for r in rows_of(disparity)
-        ]
+        lines = []
+        cut = False
+        for r in rows_of(disparity):
+            low, high, moved = bounded_interval(r.low, r.high, DISPARITY_BOUNDS)
+            cut = cut or moved
+            lines.append(f"- {r.attribute}: {r.metric.replace('_', ' ')} {_interval(r.estimate, low, high)}")
         comparison = fairness["comparison"]
         comparison = comparison[comparison["arm"] == arm] if not comparison.empty else comparison
         lines += [
@@ -226,20 +282,28 @@ def _audit_sections(results: pd.DataFrame, arm: str, dataset: str, baseline: str
             f"(Holm across {r.holm_family} comparisons)"
             for r in rows_of(comparison)
         ]
+        if cut:
+            lines.append(f"- Disparities lie in [0, 1].{CLIPPED_NOTE}")
         sections.append(("Fairness (mean over trials and its 95% t interval)", lines))
-    robustness = robustness_tables(mine)["perturbation_summary"]
+    robustness_frames = robustness_tables(mine)
+    robustness = robustness_frames["perturbation_summary"]
     if not robustness.empty:
         fields["robustness"] = robustness.drop(columns=["arm", "dataset"]).to_dict("records")
-        sections.append(
-            (
-                "Robustness",
-                [
-                    f"- {r.perturbation.replace('_', ' ')} at strength {r.strength:g}: "
-                    f"{_interval(r.estimate, r.low, r.high)}"
-                    for r in rows_of(robustness)
-                ],
+        scored = robustness_frames["perturbation"]
+        # The score each perturbation is measured with (the summary is per perturbation and strength).
+        measured = dict(zip(scored["perturbation"], scored["metric"], strict=True)) if not scored.empty else {}
+        lines, cut = [], False
+        for r in rows_of(robustness):
+            metric = str(measured.get(r.perturbation, ""))
+            low, high, moved = bounded_interval(r.low, r.high, metric_bounds(metric) if metric else (None, None))
+            cut = cut or moved
+            lines.append(
+                f"- {r.perturbation.replace('_', ' ')} at strength {r.strength:g}: "
+                f"{metric + ' ' if metric else ''}{_interval(r.estimate, low, high)}"
             )
-        )
+        if cut:
+            lines.append(f"- 95% t intervals over replicates.{CLIPPED_NOTE}")
+        sections.append(("Robustness", lines))
     explain = explain_tables(mine)
     importance = explain["importance_summary"]
     if not importance.empty:
@@ -332,10 +396,14 @@ def build_cards(store: RunStore, study: str) -> list[Card]:
     >>> cards = build_cards(open_store(), "arrests")  # doctest: +SKIP
     >>> print(cards[0].markdown)  # doctest: +SKIP
     """
+    from rigorlab.stats import stored_estimates
+
     info = store.study_info(study)
     results = current_audit_results(store, study)
     splits = study_splits(store, study)
     metrics = store.metrics(study)
+    # compare's intervals for every metric, so a card agrees with `rigorlab compare` and the report.
+    estimates = stored_estimates(store, study, frame=metrics) if not metrics.empty else pd.DataFrame()
     trials = store.trials(study, status="done")
     cards: list[Card] = []
     datasets = store.datasets(study)
@@ -345,7 +413,11 @@ def build_cards(store: RunStore, study: str) -> list[Card]:
         for arm in sorted(on_dataset["arm"].unique()) if not on_dataset.empty else []:
             arm_trials = on_dataset[on_dataset["arm"] == arm]
             provenance = store.provenance(study, str(arm_trials["key"].iloc[0]))
-            arm_metrics = metrics[(metrics["arm"] == arm) & (metrics["dataset"] == dataset["name"])]
+            arm_metrics = (
+                estimates[(estimates["arm"] == arm) & (estimates["dataset"] == dataset["name"])]
+                if not estimates.empty
+                else estimates
+            )
             audits = _audit_sections(results, arm, dataset["name"], info.get("baseline"), splits)
             cards.append(_model_card(info, arm, dataset, arm_trials, arm_metrics, provenance, audits))
     return cards

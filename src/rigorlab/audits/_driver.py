@@ -81,6 +81,8 @@ def parse_kinds(only: str | Sequence[str] | None) -> tuple[str, ...]:
     if only is None:
         return KINDS
     words = [w.strip() for w in (only.split(",") if isinstance(only, str) else only) if w.strip()]
+    if not words:
+        raise InputError(msg.NO_KINDS.format(kinds=", ".join(KINDS)))
     for word in words:
         if word not in KINDS:
             match = difflib.get_close_matches(word, KINDS, n=1, cutoff=0.5)
@@ -245,7 +247,7 @@ def run_audits(
     rerun_failed: bool = False,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     timeout: float | None = None,
-    stored_predictions: bool = True,
+    stored_predictions: bool = False,
     on_result: ResultCallback | None = None,
 ) -> AuditSummary:
     """Plan, run and store the audits of ``summary.kinds`` for a study whose plan and datasets are loaded.
@@ -267,8 +269,11 @@ def run_audits(
     strict, rerun_failed, options, timeout
         As for :func:`audit_study`.
     stored_predictions : bool
-        Whether the data audit may read the baseline's stored out-of-fold predictions (``rigorlab run``
-        audits the data before any trial exists, and keeps the same audit on every run).
+        Whether the data audit may read the baseline's stored out-of-fold predictions for its label
+        issues. Off by default: the audit then fits its own seeded model, so it gives the same answer
+        before training (``rigorlab run`` audits the data before any trial exists) and after, and does
+        not depend on the baseline's settings (a class-weighted baseline shifts its probabilities, and
+        confident learning then flags many correct labels).
     on_result : callable, optional
         Called with each AuditResult as it is stored.
 
@@ -334,6 +339,7 @@ def audit_study(
     timeout: float | None = None,
     executor: Executor | None = None,
     on_result: ResultCallback | None = None,
+    stored_predictions: bool = False,
 ) -> AuditSummary:
     """Run a study's audits and store their results (audits already stored are not run again).
 
@@ -361,6 +367,10 @@ def audit_study(
         Seconds per audit task (default: the study file's ``audits: {timeout: ...}``, else none).
     executor : Executor, optional
         Default: a :class:`rigorlab.execution.LocalExecutor` with ``jobs`` workers.
+    stored_predictions : bool
+        Label issues from the baseline's stored out-of-fold probabilities instead of the data
+        audit's own seeded model (:func:`run_audits`). A different setting is a different audit,
+        stored beside the other.
 
     Returns
     -------
@@ -373,7 +383,9 @@ def audit_study(
     >>> summary.done, [f.message for f in summary.findings if f.severity == "severe"]  # doctest: +SKIP
     """
     from rigorlab.execution import prepare
+    from rigorlab.execution._local import refuse_in_worker_start_up
 
+    refuse_in_worker_start_up()
     started = time.monotonic()
     kinds = parse_kinds(only)
     run_store = (
@@ -416,6 +428,7 @@ def audit_study(
                 rerun_failed=rerun_failed,
                 options=_merged_options(loaded, options),
                 timeout=timeout if timeout is not None else (declared.timeout if declared is not None else None),
+                stored_predictions=stored_predictions,
                 on_result=on_result,
             )
         except KeyboardInterrupt:

@@ -160,9 +160,14 @@ FINDING_DOMINANT_FEATURE = (
 
 # -- cards as files and the command's summary ------------------------------------------------------
 CARDS_FOLDER_NOT_OURS = (
-    "The folder {path} holds files that rigorlab did not write (it has no {marker} file), so the cards were not "
-    "written there (nothing of yours is overwritten). Choose another folder with --out, or empty this one. The "
-    "cards are stored: rigorlab.audits.cards_table reads them."
+    "The folder {path} holds files that rigorlab did not write (it has no {marker} file), so no cards are "
+    "written there (nothing of yours is overwritten). Choose another folder with --out, or empty this one. Cards "
+    "already stored stay in the store (rigorlab.audits.cards_table reads them)."
 )
 CARDS_FOLDER_IS_A_FILE = "{path} is a file; the cards need a folder. Choose another path with --out."
+NO_KINDS = "--only names no audit; give one or more of {kinds}, separated by commas (or leave --only out for all)."
+CARDS_FOLDER_UNWRITABLE = (
+    "The cards cannot be written to {path} ({error}). Choose a folder you can write to with --out (it is created "
+    "when missing)."
+)
 NOT_APPLICABLE = "{count} {kind} audit(s) not applicable: {reason}"

@@ -4,6 +4,13 @@ One small table per kind, enough to see the result without opening the report: t
 dataset, each arm's largest disparity with its interval and the verdict against the baseline, the
 score drop at the largest perturbation strength (paired within each replicate), accuracy at the
 largest attack epsilon, and each arm's top features. The full tables are ``audit_tables``.
+
+Intervals of bounded scores are cut at their range, as ``rigorlab compare`` cuts them: accuracy under
+attack at the metric's range (:func:`rigorlab.models.metric_bounds`), disparities at [0, 1]
+(fairlearn's differences are max - min of group rates, never negative; its ratios min / max). The
+score drop is a signed paired difference (a perturbation can raise the score) and is not cut. A
+table whose bounds were cut carries ``attrs["clipped"]`` (the range, e.g. ``"[0, 1]"``) for the note
+under it.
 """
 
 from __future__ import annotations
@@ -16,8 +23,16 @@ import pandas as pd
 from rigorlab.audits._fairness_tables import COMPARED_DISPARITIES, fairness_tables
 from rigorlab.audits._frames import rows_of
 from rigorlab.audits._views import cards_table, data_tables, explain_tables, robustness_tables
+from rigorlab.models import metric_bounds
 
-__all__ = ["OVERVIEW_COLUMNS", "TOP_FEATURES_SHOWN", "audit_overview"]
+__all__ = ["CLIPPED_NOTE", "OVERVIEW_COLUMNS", "TOP_FEATURES_SHOWN", "audit_overview"]
+
+CLIPPED_NOTE = (
+    "Interval bounds beyond the score's range {range} are cut at its edge (a t interval is symmetric and can reach "
+    "past it)."
+)
+ADVERSARIAL_METRIC = "accuracy"  # what the attacks measure (robustness_tables: value = accuracy)
+DISPARITY_BOUNDS = (0.0, 1.0)
 
 TOP_FEATURES_SHOWN = 3
 
@@ -62,7 +77,24 @@ def _fairness(tables: dict[str, pd.DataFrame], baseline: str | None) -> pd.DataF
         "(baseline)" if r.arm == baseline else verdicts.get((r.dataset, r.attribute, r.metric, r.arm), "")
         for r in rows_of(worst)
     ]
-    return worst[list(OVERVIEW_COLUMNS["fairness"])].reset_index(drop=True)
+    return _clipped(worst[list(OVERVIEW_COLUMNS["fairness"])].reset_index(drop=True), DISPARITY_BOUNDS)
+
+
+def _range_text(bounds: tuple[float | None, float | None]) -> str:
+    low, high = bounds
+    return ("(-inf" if low is None else f"[{low:g}") + ", " + ("inf)" if high is None else f"{high:g}]")
+
+
+def _clipped(table: pd.DataFrame, bounds: tuple[float | None, float | None]) -> pd.DataFrame:
+    """``low``/``high`` cut at ``bounds``; ``attrs["clipped"]`` names the range when a bound moved."""
+    low, high = table["low"].astype(float), table["high"].astype(float)
+    new_low = low.clip(lower=bounds[0]) if bounds[0] is not None else low
+    new_high = high.clip(upper=bounds[1]) if bounds[1] is not None else high
+    moved = ((new_low != low) & low.notna()) | ((new_high != high) & high.notna())
+    table = table.assign(low=new_low, high=new_high)
+    if bool(moved.any()):
+        table.attrs["clipped"] = _range_text(bounds)
+    return table
 
 
 def _robustness(perturbation: pd.DataFrame) -> pd.DataFrame:
@@ -98,7 +130,9 @@ def _adversarial(summary: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=OVERVIEW_COLUMNS["adversarial"])
     largest = summary.groupby(["dataset", "arm", "attack"])["epsilon"].transform("max")
     chosen = summary[summary["epsilon"] == largest].sort_values(["dataset", "arm", "attack"])
-    return chosen[list(OVERVIEW_COLUMNS["adversarial"])].reset_index(drop=True)
+    return _clipped(
+        chosen[list(OVERVIEW_COLUMNS["adversarial"])].reset_index(drop=True), metric_bounds(ADVERSARIAL_METRIC)
+    )
 
 
 def _explain(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -141,13 +141,14 @@ def plan_audit_tasks(
     *,
     baseline: str,
     options: Mapping[str, Mapping[str, Any]] | None = None,
-    stored_predictions: bool = True,
+    stored_predictions: bool = False,
 ) -> tuple[list[AuditTask], list[str]]:
     """The audit tasks of a study for ``kinds`` (cards excepted), and notes on what cannot run.
 
     Data audits need only the datasets and the plan's splits (they run before training too); with
     ``stored_predictions`` they read the baseline's stored out-of-fold probabilities when its folds
-    cover every row (otherwise, or without it, the audit fits its own model). Per-trial audits read
+    cover every row (otherwise, and by default, the audit fits its own model: the same answer before
+    and after training). Per-trial audits read
     the stored finished trials of the current plan; their keys hash the trial key and the audit
     settings, so a finished audit is found again on resume.
     """

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -44,11 +45,26 @@ errors = Console(stderr=True, width=_width(sys.stderr))
 
 
 MSG_BAD_CHOICE = "{option} must be one of {choices}. Got '{value}' instead."
+MSG_BOTH_DIRECTIONS = (
+    "--higher-is-better and --lower-is-better were both given; they contradict each other. Give one of them, "
+    "or neither to take the metric's known direction."
+)
+HELP_HIGHER = "The metric is higher-is-better (default: known metrics keep their direction; see --lower-is-better)."
+HELP_LOWER = (
+    "The metric is lower-is-better. Default: known metrics keep theirs; unknown names with loss, error, wer, "
+    "perplexity, ... are lower-is-better, other unknown names higher-is-better."
+)
+HigherOption = Annotated[bool, typer.Option("--higher-is-better", help=HELP_HIGHER)]
+LowerOption = Annotated[bool, typer.Option("--lower-is-better", help=HELP_LOWER)]
 MSG_STUDY_FILE_WITHOUT_NAME = (
     "{path} is a study file without a 'study:' name, so it names no study in the store. Add `study: NAME` to it "
     "(and run it with `rigorlab run {path}`), or give the study's name (`rigorlab status` lists them)."
 )
 NOTE_STUDY_FROM_FILE = "[dim]{path}: study '{study}' (the study: name in the file)[/dim]"
+MSG_STUDY_FILE_MISSING = (
+    "There is no study file {path} (looked from {cwd}), and a study name cannot contain '/'. Give an existing "
+    "study file, or the study's name (`rigorlab status` lists them)."
+)
 STUDY_FILE_SUFFIXES = (".yaml", ".yml")
 
 StoreOption = Annotated[
@@ -68,10 +84,18 @@ def handles_errors(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except RigorlabError as error:
-            errors.print(f"[bold red]Error:[/bold red] {error}", highlight=False, soft_wrap=True)
+            # Messages quote user values and examples in brackets ([column, ...]): not markup.
+            errors.print(f"[bold red]Error:[/bold red] {escape(str(error))}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=error.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def direction(higher: bool, lower: bool) -> bool | None:
+    """The direction the two flags state: True, False, or None (neither: the metric's own)."""
+    if higher and lower:
+        raise InputError(MSG_BOTH_DIRECTIONS)
+    return True if higher else False if lower else None
 
 
 def choice(value: str, choices: tuple[str, ...], option: str = "--format") -> str:
@@ -96,6 +120,8 @@ def resolve_study(argument: str) -> str:
     'quickstart'
     """
     path = Path(argument)
+    if argument.endswith(STUDY_FILE_SUFFIXES) and "/" in argument and not path.is_file():
+        raise InputError(MSG_STUDY_FILE_MISSING.format(path=argument, cwd=Path.cwd()))
     if not argument.endswith(STUDY_FILE_SUFFIXES) or not path.is_file():
         return argument
     from rigorlab.spec._yaml import load_yaml_with_positions
@@ -103,7 +129,7 @@ def resolve_study(argument: str) -> str:
     name = load_yaml_with_positions(path).data.get("study")
     if not isinstance(name, str) or not name.strip():
         raise InputError(MSG_STUDY_FILE_WITHOUT_NAME.format(path=argument))
-    errors.print(NOTE_STUDY_FROM_FILE.format(path=argument, study=name), highlight=False, soft_wrap=True)
+    errors.print(NOTE_STUDY_FROM_FILE.format(path=argument, study=name), highlight=False, soft_wrap=True, markup=False)
     return name
 
 

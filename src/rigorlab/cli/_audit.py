@@ -36,16 +36,32 @@ CARDS_STORED_ONLY = (
 )
 
 
-def print_audit_result(result: Any) -> None:
-    """One progress line for a stored audit result (stderr)."""
+SKIPPED_AGAIN = "  (each reason of a skipped audit is shown once; the summary counts them)"
+
+
+def print_audit_result(result: Any, seen_skips: set[tuple[str, str]] | None = None) -> None:
+    """One progress line for a stored audit result (stderr).
+
+    ``seen_skips``: the (kind, reason) of the skipped audits already printed; a skipped audit whose
+    reason is in it prints nothing (the same reason would repeat once per trial), and the summary
+    counts them. Text from results and messages is escaped: rich markup would eat ``[column, ...]``.
+    """
+    detail = result.first_error_line() if result.status == "failed" else (result.message or "")
+    if result.status == "skipped" and seen_skips is not None:
+        reason = (str(result.kind), str(detail))
+        if reason in seen_skips:
+            return
+        if not seen_skips:
+            errors.print(SKIPPED_AGAIN, highlight=False, style="dim")
+        seen_skips.add(reason)
     where = " ".join(str(p) for p in (result.arm, result.dataset) if p)
-    if result.replicate is not None:
+    if result.replicate is not None and not (result.status == "skipped" and seen_skips is not None):
         where += f" (replicate {result.replicate}, fold {result.fold})"
     status = {"done": "[green]done[/green]", "skipped": "[yellow]skipped[/yellow]"}.get(
         result.status, "[red]failed[/red]"
     )
-    detail = result.first_error_line() if result.status == "failed" else (result.message or "")
-    errors.print(f"  {status} {result.kind}: {where}{': ' + detail if detail else ''}", highlight=False)
+    text = f"{result.kind}: {where}{': ' + detail if detail else ''}"
+    errors.print(f"  {status} {escape(text)}", highlight=False)
 
 
 def print_audit_summary(summary: Any, card_files: Sequence[Path] | None = None) -> None:
@@ -137,20 +153,23 @@ def audit(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
     """Audit a study: data quality and leakage, fairness, robustness, explanations, model cards.
-
     Results are stored with the study's trials; audits already stored are not run again. Audits
     run in worker processes like trials (parallel with --jobs, stopped after --timeout). The model
     cards and datasheets are stored and written as Markdown files (--out). Exits 1 when some audits
     failed (they are stored with their tracebacks), 2 on bad input or, with --strict, on a severe
     data finding, 130 when interrupted with Ctrl-C (what finished is stored).
     """
-    from rigorlab.audits import AuditResult, audit_study, default_cards_folder, write_cards
+    from rigorlab.audits import AuditResult, audit_study, check_cards_folder, default_cards_folder, write_cards
     from rigorlab.errors import RigorlabError
     from rigorlab.store import open_store
 
+    if out is not None:
+        check_cards_folder(out)  # before any audit runs and is stored
+    seen_skips: set[tuple[str, str]] = set()
+
     def on_result(result: AuditResult) -> None:
         if not quiet:
-            print_audit_result(result)
+            print_audit_result(result, seen_skips)
 
     summary = audit_study(
         Path(study) if study.endswith((".yaml", ".yml")) else study,
@@ -222,6 +241,8 @@ def _with_interval(frame: pd.DataFrame, value: str) -> pd.DataFrame:
 
 def _print_overview(overview: dict[str, pd.DataFrame]) -> None:
     """The overview tables (``rigorlab.audits.audit_overview``); the cards are listed by their files."""
+    from rigorlab.audits._overview import CLIPPED_NOTE
+
     for kind, frame in overview.items():
         if kind not in OVERVIEW_TITLES:
             continue
@@ -232,5 +253,7 @@ def _print_overview(overview: dict[str, pd.DataFrame]) -> None:
         for row in shown.itertuples(index=False):
             table.add_row(*(_cell(value) for value in row))
         console.print(table)
+        if frame.attrs.get("clipped"):
+            console.print(escape(CLIPPED_NOTE.format(range=frame.attrs["clipped"])), highlight=False, style="dim")
         if len(frame) > OVERVIEW_ROWS_SHOWN:
             console.print(f"... and {len(frame) - OVERVIEW_ROWS_SHOWN} more (rigorlab.audits.audit_overview).")

@@ -9,17 +9,25 @@ from typing import Annotated, Any, cast
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from rigorlab.cli._app import StoreOption, app, choice, console, handles_errors, name_column, resolve_study
+from rigorlab.cli._app import (
+    HigherOption,
+    LowerOption,
+    StoreOption,
+    app,
+    choice,
+    console,
+    direction,
+    handles_errors,
+    name_column,
+    resolve_study,
+)
 from rigorlab.errors import InputError
 
 FORMATS = ("table", "json", "csv")
 SPLITS = ("resampled", "shared", "fixed", "unknown")
-HELP_DIRECTION = (
-    "The metric's direction. Default: known metrics keep theirs; unknown names with loss, error, wer, perplexity, "
-    "... are lower-is-better, other unknown names higher-is-better."
-)
 HELP_SPLITS = (
     "How replicates' splits relate: resampled (new splits per replicate), shared (one k-fold split for all), "
     "fixed (one fixed split: conditional inference) or unknown (both tests, the more conservative counts). "
@@ -54,7 +62,10 @@ def _interval(mean: Any, low: Any, high: Any, digits: int = 4) -> str:
 def _p_value(value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
+    if value < 0.001:
+        return "<0.001"
+    # Three significant digits below 0.1, so that 0.0498 (a verdict) never reads as 0.050.
+    return f"{value:.3g}" if value < 0.1 else f"{value:.3f}"
 
 
 def _p_text(value: Any) -> str:
@@ -72,10 +83,13 @@ def _why(reason: str) -> str:
 def _header(comparison: Any) -> str:
     direction = "higher" if comparison.higher_is_better else "lower"
     metric_reason = f"; {comparison.metric_reason}" if comparison.metric_reason else ""
-    return (
-        f"[bold]{comparison.metric}[/bold] ({direction} is better: {comparison.direction}{metric_reason}), baseline "
-        f"[bold]{comparison.baseline}[/bold]{_why(comparison.baseline_reason)}, {comparison.confidence:.0%} "
-        f"intervals; splits {comparison.splits} ({comparison.splits_reason})"
+    rest = (
+        f" ({direction} is better: {comparison.direction}{metric_reason}), baseline "
+        f"[bold]{escape(comparison.baseline)}[/bold]"
+    )
+    return f"[bold]{escape(comparison.metric)}[/bold]{rest}" + escape(
+        f"{_why(comparison.baseline_reason)}, {comparison.confidence:.0%} intervals; splits "
+        f"{comparison.splits} ({comparison.splits_reason})"
     )
 
 
@@ -136,7 +150,7 @@ def _print_tables(comparison: Any) -> None:
     notes: list[tuple[str, str, str]] = []
     compared: dict[str, list[str]] = {}
     for dataset in comparison.datasets:
-        table = Table(title=f"{dataset}", show_edge=False, title_justify="left")
+        table = Table(title=escape(f"{dataset}"), show_edge=False, title_justify="left")
         name_column(table, "arm")
         for column in ("mean [CI]", "n", "diff vs baseline [CI]", "effect", "p (Holm)", "P(better)"):
             table.add_column(column, justify="right")
@@ -147,10 +161,10 @@ def _print_tables(comparison: Any) -> None:
             estimate = estimates.loc[(dataset, arm)]
             mean = _interval(estimate["mean"], estimate["low"], estimate["high"])
             if arm == comparison.baseline:
-                table.add_row(f"{arm} (baseline)", mean, str(int(estimate["n"])), "", "", "", "", "")
+                table.add_row(escape(f"{arm} (baseline)"), mean, str(int(estimate["n"])), "", "", "", "", "")
                 continue
             if (dataset, arm) not in rows.index:
-                table.add_row(arm, mean, str(int(estimate["n"])), "-", "-", "-", "-", "not compared")
+                table.add_row(escape(arm), mean, str(int(estimate["n"])), "-", "-", "-", "-", "not compared")
                 continue
             compared.setdefault(dataset, []).append(arm)
             row = rows.loc[(dataset, arm)]
@@ -158,7 +172,7 @@ def _print_tables(comparison: Any) -> None:
             style = VERDICT_STYLE.get(verdict, "yellow")
             warnings = list(row["warnings"])
             table.add_row(
-                arm,
+                escape(arm),
                 mean,
                 str(int(estimate["n"])),
                 _interval(row["mean_diff"], row["low"], row["high"]),
@@ -184,7 +198,7 @@ def _print_tables(comparison: Any) -> None:
         console.print(table)
     ranking_line = _ranking_line(comparison)
     if ranking_line is not None:
-        console.print(ranking_line, highlight=False, soft_wrap=True)
+        console.print(ranking_line, highlight=False, soft_wrap=True, markup=False)
     if comparison.bayesian is not None:
         for record in comparison.bayesian.to_dict("records"):
             console.print(
@@ -192,14 +206,15 @@ def _print_tables(comparison: Any) -> None:
                 f"P(arm better) {_number(record['p_arm_better'], 3)}, P(rope) {_number(record['p_rope'], 3)}, "
                 f"P(baseline better) {_number(record['p_baseline_better'], 3)}",
                 highlight=False,
+                markup=False,
             )
     for note in _grouped_notes(notes, compared):
-        console.print(f"[yellow]note[/yellow] {note}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]note[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     for problem in comparison.problems:
-        console.print(f"[yellow]problem[/yellow] {problem}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]problem[/yellow] {escape(problem)}", highlight=False, soft_wrap=True)
     if any(row_warnings for row_warnings in comparison.comparisons["warnings"]):
-        console.print(LEGEND_WARNING_MARK, style="dim", highlight=False)
-    console.print(comparison.legend, style="dim", highlight=False, soft_wrap=True)
+        console.print(LEGEND_WARNING_MARK, style="dim", highlight=False, markup=False)
+    console.print(comparison.legend, style="dim", highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -216,9 +231,8 @@ def compare(
     rope: Annotated[float, typer.Option(help="Region of practical equivalence, in metric units.")] = 0.01,
     resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples per interval.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
-    higher_is_better: Annotated[
-        bool | None, typer.Option("--higher-is-better/--lower-is-better", help=HELP_DIRECTION, show_default=False)
-    ] = None,
+    higher: HigherOption = False,
+    lower: LowerOption = False,
     splits: Annotated[str | None, typer.Option("--splits", help=HELP_SPLITS, show_default=False)] = None,
 ) -> None:
     """Paired comparisons against the baseline with Holm-corrected tests and plain verdicts;
@@ -227,6 +241,7 @@ def compare(
     from rigorlab.store import open_store
 
     choice(format, FORMATS)
+    higher_is_better = direction(higher, lower)
     if table_name is not None:
         choice(table_name, TABLES, "--table")
         if format == "table":

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from rigorlab.cli._app import StoreOption, app, choice, console, handles_errors, resolve_study
+from rigorlab.cli._app import (
+    HigherOption,
+    LowerOption,
+    StoreOption,
+    app,
+    choice,
+    console,
+    direction,
+    handles_errors,
+    resolve_study,
+)
 
 REPORT_FORMATS = ("all", "html", "md", "latex")
 DEFAULT_OUT = Path("reports")
@@ -37,25 +47,20 @@ def report(
     ] = None,
     resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples per interval.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
-    higher_is_better: Annotated[
-        bool | None,
-        typer.Option(
-            "--higher-is-better/--lower-is-better",
-            help="The primary metric's direction. Default: known metrics keep theirs; unknown names with loss, "
-            "error, wer, perplexity, ... are lower-is-better, other unknown names higher-is-better.",
-            show_default=False,
-        ),
-    ] = None,
+    higher: HigherOption = False,
+    lower: LowerOption = False,
 ) -> None:
     """Write the results tables, figures, methods section, reproducibility checklist and caveats of
     a study (HTML, Markdown, LaTeX). Reads the store only; a failure leaves no partial files."""
-    from rigorlab.report import FORMATS, build_report, default_metrics, keep_figures, write_report
+    from rigorlab.report import FORMATS, build_report, check_report_folder, default_metrics, keep_figures, write_report
     from rigorlab.store import open_store
 
     choice(format, REPORT_FORMATS)
+    higher_is_better = direction(higher, lower)
     formats = FORMATS if format == "all" else (format,)
     study = resolve_study(study)
     target = out if out is not None else DEFAULT_OUT / study
+    check_report_folder(target)  # before the statistics and figures, which take seconds
     with open_store(store, read_only=True) as run_store:
         chosen = metric or default_metrics(run_store, study)
         data = build_report(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -40,7 +41,8 @@ def _print_plan(report: ReproductionReport, tolerances: Tolerances) -> None:
     refused = sum(1 for v in report.verifications if v.verdict == "refused")
     skipped = sum(1 for v in report.verifications if v.verdict == "not_reproducible")
     console.print(
-        f"Reproducing study [bold]{report.study}[/bold] from {report.source}: {report.selected} trial(s) selected, "
+        f"Reproducing study [bold]{escape(report.study)}[/bold] from {escape(str(report.source))}: "
+        f"{report.selected} trial(s) selected, "
         f"{report.to_run} to re-run"
         + (f", {refused} refused" if refused else "")
         + (f", {skipped} not reproducible automatically" if skipped else "")
@@ -50,29 +52,38 @@ def _print_plan(report: ReproductionReport, tolerances: Tolerances) -> None:
     for diff in report.environments:
         label = f"environment {diff.stored_hash[:10]}" if diff.stored_hash else "an unrecorded environment"
         if not diff.recorded:
-            console.print(f"Environment: {diff.trials} trial(s) ran in {label}; it cannot be compared.")
+            console.print(f"Environment: {diff.trials} trial(s) ran in {label}; it cannot be compared.", markup=False)
         elif not diff.changes:
             console.print(
-                f"Environment: the same as when {diff.trials} trial(s) ran ({label}); bit-identical results expected."
+                f"Environment: the same as when {diff.trials} trial(s) ran ({label}); bit-identical results expected.",
+                markup=False,
             )
         else:
-            console.print(f"Environment differences from {label} ({diff.trials} trial(s)):", highlight=False)
+            console.print(
+                f"Environment differences from {label} ({diff.trials} trial(s)):", highlight=False, markup=False
+            )
             for line in diff.lines():
-                console.print(f"  {line}", highlight=False)
+                console.print(f"  {line}", highlight=False, markup=False)
         if diff.recorded and (diff.changes or tolerances.default is not None):
             tolerance, reason = tolerances.base(diff.same, gpu=False)
-            console.print(f"  tolerance on CPU: {tolerance} ({reason})", highlight=False)
+            console.print(f"  tolerance on CPU: {tolerance} ({reason})", highlight=False, markup=False)
     for change in report.git_changes:
-        console.print(f"Git: {change}", highlight=False)
+        console.print(f"Git: {change}", highlight=False, markup=False)
     for name, problem in report.dataset_problems.items():
-        console.print(f"[yellow]Data[/yellow] {name}: {problem}", highlight=False)
+        console.print(f"[yellow]Data[/yellow] {escape(name)}: {escape(problem)}", highlight=False)
+    if report.invocations:
+        console.print(
+            f"Tracked runs: {len(report.invocations)} script invocation(s) to re-run:", highlight=False, markup=False
+        )
+        for line in report.invocations:
+            console.print(f"  {line}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _print_verdicts(report: ReproductionReport) -> None:
     counts = report.counts()
     text = ", ".join(f"{n} {verdict.replace('_', ' ')}" for verdict, n in counts.items()) or "nothing to compare"
     state = "Interrupted" if report.interrupted else "Verdicts"
-    console.print(f"{state} ({report.seconds:.1f} s): {text}.", highlight=False)
+    console.print(f"{state} ({report.seconds:.1f} s): {text}.", highlight=False, markup=False)
     shown: dict[str, int] = {}
     for verification in report.verifications:
         if verification.verdict == "identical":
@@ -92,15 +103,15 @@ def _print_one(verification: TrialVerification) -> None:
     )
     console.print(
         f"  [{colour}]{verification.verdict.replace('_', ' ')}[/{colour}] {short_key(verification.key)} "
-        f"{verification.where}: {verification.summary().split(': ', 1)[-1]}",
+        + escape(f"{verification.where}: {verification.summary().split(': ', 1)[-1]}"),
         highlight=False,
     )
     for line in verification.differences[1:4]:
-        console.print(f"      {line}", highlight=False)
+        console.print(f"      {line}", highlight=False, markup=False)
     if verification.explanation:
-        console.print(f"      likely: {'; '.join(verification.explanation[:3])}", highlight=False)
+        console.print(f"      likely: {'; '.join(verification.explanation[:3])}", highlight=False, markup=False)
     for note in verification.notes:
-        console.print(f"      note: {note}", highlight=False)
+        console.print(f"      note: {note}", highlight=False, markup=False)
 
 
 @app.command()
@@ -127,6 +138,12 @@ def reproduce(
     ] = None,
     exact: Annotated[bool, typer.Option("--exact", help="Require bit-identical results everywhere.")] = False,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = None,
+    script_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--script-timeout", min=0.001, help="Seconds a tracked run's script may take to re-run (default 3600)."
+        ),
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="A folder holding moved data files.")] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the scratch store and print where it is.")] = False,
     no_record: Annotated[
@@ -139,7 +156,6 @@ def reproduce(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Re-run stored trials from their provenance and verify that the results come out the same.
-
     Exit code 0 when every re-run trial is identical or within tolerance, 1 when some differ,
     failed or were refused, 2 for bad input (or when every trial was refused), 130 if interrupted.
     """
@@ -177,6 +193,7 @@ def reproduce(
     options: dict[str, Any] = {
         "tolerances": tolerances,
         "jobs": jobs,
+        "script_timeout": script_timeout,
         "data_dir": data_dir,
         "keep": keep,
         "dry_run": dry_run,
@@ -202,7 +219,7 @@ def reproduce(
         return
     _print_verdicts(report)
     if report.scratch is not None:
-        console.print(f"Scratch store kept at {report.scratch}", highlight=False)
+        console.print(f"Scratch store kept at {report.scratch}", highlight=False, markup=False)
     if report.recorded:
         console.print(
             f"Recorded {len(report.verifications)} verdict(s) (rigorlab verifications {report.study}).",
@@ -235,10 +252,11 @@ def bundle(
         f"Wrote {info.path} ({info.size_bytes / 1e6:.1f} MB, {info.files} files): study {info.study}, "
         f"{info.trials} trial(s)" + (f", data of {', '.join(info.data_files)}" if info.data_files else "") + ".",
         highlight=False,
+        markup=False,
     )
     for name, reason in info.not_bundled.items():
-        console.print(f"  dataset {name}: {reason}", highlight=False)
-    console.print(f"A reader verifies it with: rigorlab reproduce {info.path.name}", highlight=False)
+        console.print(f"  dataset {name}: {reason}", highlight=False, markup=False)
+    console.print(f"A reader verifies it with: rigorlab reproduce {info.path.name}", highlight=False, markup=False)
 
 
 @app.command()

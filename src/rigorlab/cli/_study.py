@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -67,32 +68,36 @@ def check(study_file: Annotated[Path, typer.Argument(help="The study file (YAML)
 
     loaded, datasets, plan = prepare(study_file)
     spec = loaded.spec
-    console.print(f"[bold green]OK[/bold green] {study_file}: study [bold]{spec.study}[/bold]")
+    console.print(f"[bold green]OK[/bold green] {escape(str(study_file))}: study [bold]{escape(spec.study)}[/bold]")
     table = Table(title="Datasets", show_edge=False)
     for column in ("dataset", "task", "rows", "features", "fingerprint"):
         table.add_column(column)
     for dataset in datasets.values():
         table.add_row(
-            dataset.name, dataset.task, str(dataset.n_rows), str(dataset.features.shape[1]), dataset.fingerprint[:12]
+            escape(dataset.name),
+            dataset.task,
+            str(dataset.n_rows),
+            str(dataset.features.shape[1]),
+            dataset.fingerprint[:12],
         )
     console.print(table)
     arms = ", ".join(arm.name for arm in plan.arms)
     protocol = spec.protocol
     folds = protocol.folds_per_replicate
-    console.print(f"Arms ({len(plan.arms)}): {arms}")
+    console.print(f"Arms ({len(plan.arms)}): {arms}", markup=False)
     console.print(
         f"Protocol: {protocol.kind}, {folds} fold(s) per replicate, {spec.replicates} replicate(s)"
         + (f", nested selection with {protocol.inner_folds} inner folds" if protocol.inner_folds else "")
     )
     for line in _shift_lines(plan):
-        console.print(line, highlight=False)
+        console.print(escape(line), highlight=False)
     audits = _audit_lines(spec, datasets, plan)
     console.print(
         f"Trial plan: {len(plan.arms)} arms x {len(datasets)} datasets x {spec.replicates} replicates x {folds} folds "
         f"= [bold]{plan.size}[/bold] trials." + ("" if audits else " Nothing was run.")
     )
     for line in audits:
-        console.print(line, highlight=False)
+        console.print(escape(line), highlight=False)
     if audits:
         console.print("Nothing was run.")
 
@@ -207,9 +212,11 @@ def run(
         if progress is not None and task_id is not None:
             progress.update(task_id, advance=1, failed=summary.failed)
 
+    seen_skips: set[tuple[str, str]] = set()
+
     def on_audit(result: Any) -> None:
         if not quiet:
-            print_audit_result(result)
+            print_audit_result(result, seen_skips)
 
     try:
         summary = run_study(
@@ -249,7 +256,8 @@ def run(
 def _print_run_summary(summary: Any) -> None:
     for name, old, new in summary.changed_datasets:
         console.print(
-            f"[yellow]Dataset '{name}' changed since the study last ran (fingerprint {old[:12]} -> {new[:12]}): "
+            f"[yellow]Dataset '{escape(name)}' changed since the study last ran "
+            f"(fingerprint {old[:12]} -> {new[:12]}): "
             "its trials ran again on the new data; the earlier results stay stored "
             f"(rigorlab trials {summary.study} --all).[/yellow]",
             highlight=False,
@@ -264,7 +272,7 @@ def _print_run_summary(summary: Any) -> None:
     for failure in summary.failures[:10]:
         where = f"{failure.arm} on {failure.dataset} (replicate {failure.replicate}, fold {failure.fold})"
         console.print(
-            f"  [red]failed[/red] {where}: {failure.first_error_line()}",
+            f"  [red]failed[/red] {escape(where)}: {escape(failure.first_error_line())}",
             highlight=False,
         )
     if len(summary.failures) > 10:
@@ -300,13 +308,13 @@ def status(
     with open_store(store, read_only=True) as run_store:
         if study is None:
             frame = run_store.studies()
-            table = Table(title=f"Studies in {run_store.root}")
+            table = Table(title=escape(f"Studies in {run_store.root}"))
             name_column(table, "study")
             for column in ("done", "failed", "running", "pending", "updated"):
                 table.add_column(column)
             for record in frame.to_dict("records"):
                 table.add_row(
-                    str(record["name"]),
+                    escape(str(record["name"])),
                     str(record["done"]),
                     str(record["failed"]),
                     str(record["running"]),
@@ -347,7 +355,7 @@ def status(
             for column in (str(c) for c in counts.columns):
                 table.add_column(column)
             for index, counts_row in zip(counts.index, counts.to_numpy(), strict=True):
-                table.add_row(str(index[0]), str(index[1]), *[str(int(v)) for v in counts_row])
+                table.add_row(escape(str(index[0])), escape(str(index[1])), *[str(int(v)) for v in counts_row])
             console.print(table)
         failures = trials[trials["status"] != "done"] if not trials.empty else trials
         for failure in failures.head(20).to_dict("records"):
@@ -356,7 +364,8 @@ def status(
             position = f"replicate {failure['replicate']}, fold {failure['fold']}"
             where = f"{failure['arm']} on {failure['dataset']} ({position})"
             console.print(
-                f"  [red]{failure['status']}[/red] {short_key(str(failure['key']))} {where}: {first_line}",
+                f"  [red]{failure['status']}[/red] {short_key(str(failure['key']))} {escape(where)}: "
+                + escape(first_line),
                 highlight=False,
             )
 
@@ -390,12 +399,12 @@ def show(
         names = [m for m in names if m in metric]
     primary = info.get("primary_metric")
     names.sort(key=lambda m: (m != primary, m))
-    table = Table(title=f"{study}: mean ± sd over replicates", show_edge=False)
+    table = Table(title=escape(f"{study}: mean ± sd over replicates"), show_edge=False)
     name_column(table, "dataset")
     name_column(table, "arm")
     table.add_column("n")
     for name in names:
-        table.add_column(name + (" *" if name == primary else ""), justify="right")
+        table.add_column(escape(name) + (" *" if name == primary else ""), justify="right")
     table.add_column("fit s", justify="right")
     fit = trials.groupby(["dataset", "arm"])["fit_seconds"].mean() if not trials.empty else pd.Series(dtype=float)
     for (dataset, arm), group in summary.groupby(["dataset", "arm"], sort=True):
@@ -411,7 +420,11 @@ def show(
         replicates = int(group["replicates"].max())
         fit_seconds = fit.get((dataset, arm))
         table.add_row(
-            str(dataset), str(arm), str(replicates), *cells, "-" if fit_seconds is None else f"{fit_seconds:.3f}"
+            escape(str(dataset)),
+            escape(str(arm)),
+            str(replicates),
+            *cells,
+            "-" if fit_seconds is None else f"{fit_seconds:.3f}",
         )
     console.print(table)
     console.print("* primary metric. Intervals and tests: rigorlab compare (statistics).", style="dim")
@@ -420,7 +433,8 @@ def show(
         counts = unfinished.groupby(["dataset", "arm", "status"]).size().reset_index(name="count")
         for record in counts.to_dict("records"):
             console.print(
-                f"[yellow]{record['arm']} on {record['dataset']}: {record['count']} {record['status']} trial(s) "
+                f"[yellow]{escape(str(record['arm']))} on {escape(str(record['dataset']))}: {record['count']} "
+                f"{record['status']} trial(s) "
                 "not in the table[/yellow] "
                 f"(rigorlab status {study})",
                 highlight=False,

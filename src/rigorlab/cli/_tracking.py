@@ -5,8 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from rigorlab.cli._app import StoreOption, app, console, handles_errors, resolve_study
+
+MSG_SINGLE_RUN_ARMS = (
+    "{count} arm(s) have a single run, so nothing can be compared for them: name the arm with --arm PARAM "
+    "(e.g. --arm model) and the replicate with --replicate PARAM (e.g. --replicate seed). Runs already imported "
+    "keep their arms, so import again into another study: --study {study}-2 (or another store)."
+)
 
 import_app = typer.Typer(help="Bring runs from another tracker into the store.", no_args_is_help=True)
 export_app = typer.Typer(help="Write a study's trials to another tracker.", no_args_is_help=True)
@@ -68,27 +75,35 @@ def import_mlflow(
         baseline=baseline,
     )
     studies = ", ".join(f"{name} ({count})" for name, count in summary.imported.items()) or "none"
-    console.print(
-        f"Imported {summary.total} run(s) from {summary.source} into {summary.store}: {studies}; "
-        f"{summary.failed} of them failed in MLflow, {summary.files} artifact file(s) copied."
+    console.print(  # names and paths are the user's: printed as they are, not as Rich markup
+        escape(
+            f"Imported {summary.total} run(s) from {summary.source} into {summary.store}: {studies}; "
+            f"{summary.failed} of them failed in MLflow, {summary.files} artifact file(s) copied."
+        )
     )
     if summary.already_stored:
         console.print(f"{summary.already_stored} run(s) were already in the store and were left as they are.")
     if summary.still_running:
         console.print(f"{summary.still_running} run(s) still running in MLflow were skipped; import again later.")
     if summary.single_run_arms:
+        # Stored runs keep their grouping (a second import with other options is refused), so the
+        # fix is a new study, named here so that the command can be copied as it is.
+        first = next(iter(summary.imported), "study")
         console.print(
-            f"{summary.single_run_arms} arm(s) have a single run, so nothing can be compared for them: name the "
-            "arm with --arm PARAM (e.g. --arm model) and the replicate with --replicate PARAM (e.g. --replicate seed).",
+            MSG_SINGLE_RUN_ARMS.format(count=summary.single_run_arms, study=first),
             style="yellow",
+            highlight=False,
+            markup=False,
         )
     for name, (metric, reason) in summary.primary_metrics.items():
-        shown = f"[bold]{metric}[/bold]" if metric is not None else "none"
-        console.print(f"Primary metric of {name}: {shown} ({reason}).", highlight=False)
+        shown = f"[bold]{escape(metric)}[/bold]" if metric is not None else "none"
+        console.print(f"Primary metric of {escape(name)}: {shown} ({escape(reason)}).", highlight=False)
         if baseline is not None:
-            console.print(f"Baseline of {name}: [bold]{baseline}[/bold] (given with --baseline).", highlight=False)
+            console.print(
+                f"Baseline of {escape(name)}: [bold]{escape(baseline)}[/bold] (given with --baseline).", highlight=False
+            )
     for name in summary.imported:
-        console.print(f"Next: rigorlab show {name}" + (f" --store {store}" if store else ""))
+        console.print(escape(f"Next: rigorlab show {name}" + (f" --store {store}" if store else "")))
 
 
 @export_app.command("mlflow")
@@ -110,9 +125,11 @@ def export_mlflow(
     study = resolve_study(study)
     summary = run_export(study, destination, store=store, experiment=experiment, artifacts=artifacts)
     console.print(
-        f"Exported {summary.exported} trial(s) of study {summary.study} to MLflow experiment "
-        f"'{summary.experiment}' at {summary.destination}"
-        + (f"; {summary.already_there} were there already" if summary.already_there else "")
-        + (f"; {summary.still_running} still running were skipped" if summary.still_running else "")
-        + "."
+        escape(
+            f"Exported {summary.exported} trial(s) of study {summary.study} to MLflow experiment "
+            f"'{summary.experiment}' at {summary.destination}"
+            + (f"; {summary.already_there} were there already" if summary.already_there else "")
+            + (f"; {summary.still_running} still running were skipped" if summary.still_running else "")
+            + "."
+        )
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import importlib
 import importlib.metadata
 import importlib.resources
 import json
@@ -21,13 +20,18 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from rigorlab.errors import DataError
-from rigorlab.spec._model import BUILTIN_DATASETS, DatasetSpec, import_path_parts
+from rigorlab.spec._checks import MSG_FEATURES_EMPTY, MSG_FEATURES_TARGET
+from rigorlab.spec._imports import ModuleBroken, import_attribute
+from rigorlab.spec._model import BUILTIN_DATASETS, DatasetSpec
 
 __all__ = ["Dataset", "file_sha256", "fingerprint_frame", "load_dataset"]
 
 MSG_FILE_MISSING = (
     "Dataset '{name}': the file {path} does not exist ({where}). The path is relative to the study file's "
     "folder; check its spelling or give an absolute path."
+)
+MSG_PATH_IS_FOLDER = (
+    "Dataset '{name}': path: {path} is a folder, not a file ({where}). Give the CSV or Parquet file inside it{files}."
 )
 MSG_FILE_FORMAT = (
     "Dataset '{name}': cannot read {path} as {fmt}: {reason} ({where}). Give a CSV (.csv, .csv.gz, .zip) "
@@ -42,6 +46,11 @@ MSG_CALLABLE_IMPORT = (
     "Dataset '{name}': cannot import the callable '{path}': {reason} ({where}). Give module:function, where "
     "the module is importable from the study file's folder or the installed packages."
 )
+MSG_CALLABLE_BROKEN = (
+    "Dataset '{name}': the module '{module}' of the callable '{path}' failed while being imported: {reason} "
+    "({where}). Fix that error in the module (importing it runs its top-level code), then run `rigorlab check` "
+    "again."
+)
 MSG_CALLABLE_RESULT = "Dataset '{name}': the callable '{path}' returned {got}, not a pandas DataFrame ({where})."
 MSG_CALLABLE_FAILED = "Dataset '{name}': the callable '{path}' raised {reason} ({where})."
 MSG_COLUMN_MISSING = (
@@ -50,6 +59,15 @@ MSG_COLUMN_MISSING = (
 MSG_TARGET_MISSING_VALUES = (
     "Dataset '{name}': the target column '{column}' has {count} missing label(s), first at row {row} "
     "({where}). Drop or fill those rows before the study runs."
+)
+MSG_REGRESSION_TEXT_TARGET = (
+    "Dataset '{name}': task: regression needs a numeric target, but the target column '{column}' holds {count} "
+    "non-numeric value(s) of {rows}, such as {example!r} ({where}). Use task: classification or a numeric target."
+)
+MSG_CLASSIFICATION_CONTINUOUS = (
+    "Dataset '{name}': task: classification needs class labels, but the target column '{column}' holds numbers "
+    "that are not whole, such as {example!r} ({distinct} distinct values in {rows} rows) ({where}). Use task: "
+    "regression, or a target column of classes."
 )
 MSG_EMPTY = "Dataset '{name}' has no rows ({where})."
 MSG_ONE_CLASS = (
@@ -169,10 +187,19 @@ def _load_builtin(spec: DatasetSpec) -> tuple[pd.DataFrame, str, dict[str, Any]]
     return frame, target, source
 
 
+def _looks_like_data(path: Path) -> bool:
+    suffixes = "".join(path.suffixes).lower()
+    return suffixes.endswith((".csv", ".csv.gz", ".zip", ".parquet", ".pq"))
+
+
 def _load_file(spec: DatasetSpec, base_dir: Path, where: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     assert spec.path is not None
     path = Path(spec.path)
     path = path if path.is_absolute() else base_dir / path
+    if path.is_dir():
+        data_files = sorted(p.name for p in path.iterdir() if p.is_file() and _looks_like_data(p))
+        files = f", for example {path / data_files[0]} ({len(data_files)} data file(s) there)" if data_files else ""
+        raise DataError(MSG_PATH_IS_FOLDER.format(name=spec.name, path=path, where=where, files=files))
     if not path.is_file():
         raise DataError(MSG_FILE_MISSING.format(name=spec.name, path=path, where=where))
     frame = _read_table(path, spec.name, where)
@@ -228,10 +255,15 @@ def _load_package_file(spec: DatasetSpec, where: str) -> tuple[pd.DataFrame, dic
 
 def _load_callable(spec: DatasetSpec, where: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     assert spec.callable_ is not None
-    module_name, attribute = import_path_parts(spec.callable_)
     try:
-        function = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
+        function = import_attribute(spec.callable_)
+    except ModuleBroken as error:
+        raise DataError(
+            MSG_CALLABLE_BROKEN.format(
+                name=spec.name, module=error.module, path=spec.callable_, reason=error.reason, where=where
+            )
+        ) from error
+    except (ImportError, AttributeError, ValueError) as error:
         raise DataError(
             MSG_CALLABLE_IMPORT.format(
                 name=spec.name, path=spec.callable_, reason=f"{type(error).__name__}: {error}", where=where
@@ -279,6 +311,54 @@ def _infer_task(target: pd.Series) -> str:
     return "regression"
 
 
+def _check_feature_list(spec: DatasetSpec, target_name: str, where: str) -> None:
+    """The study file's loader refuses these with the features: line; this guards a DatasetSpec built in Python."""
+    owner = f"dataset '{spec.name}'"
+    if spec.features is not None and not spec.features:
+        raise DataError(MSG_FEATURES_EMPTY.format(owner=owner, where=where))
+    if spec.features is not None and target_name in spec.features:
+        raise DataError(MSG_FEATURES_TARGET.format(owner=owner, column=target_name, where=where))
+
+
+def _numeric_target(target: pd.Series, name: str, where: str) -> NDArray[np.float64]:
+    """A regression target as floats; text that is not a number is refused with an example."""
+    if pd.api.types.is_numeric_dtype(target):
+        return target.to_numpy(dtype=float)
+    numbers = pd.to_numeric(target, errors="coerce")
+    bad = numbers.isna().to_numpy() & target.notna().to_numpy()
+    if bad.any():
+        raise DataError(
+            MSG_REGRESSION_TEXT_TARGET.format(
+                name=name,
+                column=target.name,
+                count=int(bad.sum()),
+                rows=len(target),
+                example=_plain(target.to_numpy()[np.flatnonzero(bad)[0]]),
+                where=where,
+            )
+        )
+    return numbers.to_numpy(dtype=float)
+
+
+def _require_labels(target: pd.Series, name: str, where: str) -> None:
+    """A float target with fractional values is continuous: scikit-learn's classifiers refuse it in every trial."""
+    if not pd.api.types.is_float_dtype(target):
+        return
+    values = target.to_numpy(dtype=float)
+    fractional = np.mod(values, 1) != 0
+    if fractional.any():
+        raise DataError(
+            MSG_CLASSIFICATION_CONTINUOUS.format(
+                name=name,
+                column=target.name,
+                example=float(values[np.flatnonzero(fractional)[0]]),
+                distinct=int(target.nunique()),
+                rows=len(target),
+                where=where,
+            )
+        )
+
+
 def load_dataset(spec: DatasetSpec, base_dir: Path, where: str = "") -> Dataset:
     """Load one dataset as declared in a study file.
 
@@ -311,6 +391,7 @@ def load_dataset(spec: DatasetSpec, base_dir: Path, where: str = "") -> Dataset:
     if spec.group is not None:
         _require_columns(frame, [spec.group], "group", spec.name, where)
     if spec.features is not None:
+        _check_feature_list(spec, target_name, where)
         _require_columns(frame, list(spec.features), "feature", spec.name, where)
 
     target_series = frame[target_name]
@@ -341,8 +422,9 @@ def load_dataset(spec: DatasetSpec, base_dir: Path, where: str = "") -> Dataset:
             raise DataError(
                 MSG_ONE_CLASS.format(name=spec.name, column=target_name, value=_plain(target[0]), where=where)
             )
+        _require_labels(target_series, spec.name, where)
     else:
-        target = target_series.to_numpy(dtype=float)
+        target = _numeric_target(target_series, spec.name, where)
     sensitive = frame[list(spec.sensitive)].reset_index(drop=True)
     group = frame[spec.group].reset_index(drop=True) if spec.group else None
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from rigorlab.data import Dataset, load_dataset, training_groups
 from rigorlab.errors import DataError, InputError, NotFoundError
 from rigorlab.execution._base import Executor
-from rigorlab.execution._local import LocalExecutor
+from rigorlab.execution._local import LocalExecutor, refuse_in_worker_start_up
 from rigorlab.execution._runner import MSG_TORCH_SCORER, check_arm_fits_task
 from rigorlab.execution._task import TrialTask, group_tasks
 from rigorlab.models import METRICS, check_encoding
@@ -454,6 +454,7 @@ def run_study(
     >>> summary.done, summary.failed  # doctest: +SKIP
     (150, 0)
     """
+    refuse_in_worker_start_up()
     started = time.monotonic()
     loaded, datasets, plan = prepare(study)
     run_store = store if isinstance(store, RunStore) else open_store(store, create=True)

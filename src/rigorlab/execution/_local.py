@@ -21,9 +21,10 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from rigorlab.data import Dataset
+from rigorlab.errors import ExecutionError
 from rigorlab.execution._base import Executor
 from rigorlab.execution._task import AuditWork, BatchTask, TrialTask, Work, as_work
-from rigorlab.execution._worker import worker_main
+from rigorlab.execution._worker import READY, worker_main
 from rigorlab.provenance import now_iso
 from rigorlab.store import FAILED, TrialResult
 
@@ -34,7 +35,9 @@ __all__ = [
     "MSG_BATCH_TIMEOUT",
     "MSG_TIMEOUT",
     "MSG_WORKER_DIED",
+    "MSG_WORKER_START",
     "failed_results",
+    "refuse_in_worker_start_up",
 ]
 
 MSG_TIMEOUT = (
@@ -49,6 +52,16 @@ MSG_BATCH_TIMEOUT = (
 MSG_WORKER_DIED = (
     "WorkerDied: the worker process running this trial ended unexpectedly (exit code {code}); it may have "
     "run out of memory or crashed in native code."
+)
+MSG_WORKER_START = (
+    "A worker process ended before it could take any work (exit code {code}), so no trial ran. "
+    "Its error is printed above. The usual cause: rigorlab.run_study (or rigorlab.audit_study) was called at "
+    "the top level of a script, and each worker process imports that script again (Python's multiprocessing "
+    'does this). Put the call under `if __name__ == "__main__":` and run the script again.'
+)
+MSG_IMPORTED_BY_WORKER = (
+    "rigorlab was asked to run a study while a worker process was starting: this script calls it at the top "
+    'level, and every worker imports the script again. Put the call under `if __name__ == "__main__":`.'
 )
 MSG_AUDIT_TIMEOUT = (
     "AuditTimeout: the {kind} audit ran longer than its timeout of {seconds:g} s and was stopped. Raise timeout: "
@@ -79,6 +92,17 @@ def _context() -> Any:
         context.set_forkserver_preload(preload)
         return context
     return multiprocessing.get_context("spawn")
+
+
+def refuse_in_worker_start_up() -> None:
+    """Raise when called while a worker process is importing the user's script (no __main__ guard).
+
+    Without this, each worker would open the store and start a study of its own before dying on
+    multiprocessing's own bootstrapping error. ``_inheriting`` is the flag multiprocessing itself
+    checks for that error.
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise ExecutionError(MSG_IMPORTED_BY_WORKER)
 
 
 def failed_result(task: TrialTask, error: str) -> TrialResult:
@@ -152,6 +176,25 @@ class LocalExecutor(Executor):
         process = self._context.Process(target=worker_main, args=(child, self.import_paths), daemon=True)
         process.start()
         child.close()
+        # Wait for the worker to say it is ready: a worker that dies while starting (typically a
+        # script without a __main__ guard, which each worker imports again) would otherwise fail
+        # every trial in turn and store them all as failed. Nothing is stored in that case.
+        wait([parent, process.sentinel])
+        ready = False
+        if parent.poll():
+            try:
+                ready = parent.recv() == READY
+            except (EOFError, OSError):
+                ready = False
+        if not ready:
+            process.join(timeout=5)
+            code = process.exitcode
+            if process.is_alive():
+                process.kill()
+                process.join()
+            parent.close()
+            self.close()
+            raise ExecutionError(MSG_WORKER_START.format(code=code))
         worker = _Worker(process=process, connection=parent)
         self._workers.append(worker)
         return worker

@@ -7,7 +7,9 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
-__all__ = ["worker_main"]
+__all__ = ["READY", "worker_main"]
+
+READY = "rigorlab-worker-ready"
 
 
 def worker_main(connection: Connection, import_paths: list[str]) -> None:
@@ -30,6 +32,7 @@ def worker_main(connection: Connection, import_paths: list[str]) -> None:
     # One BLAS thread per worker: parallelism comes from processes, and results do not depend
     # on --jobs (multi-threaded reductions can change the last bits).
     threadpool_limits(1)
+    connection.send(READY)
     datasets: dict[str, Any] = {}
     sent: set[str] = set()
     while True:

@@ -15,7 +15,15 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from rigorlab.errors import InputError
 
-__all__ = ["build_estimator", "build_pipeline", "build_preprocessor", "import_object", "MSG_NO_ENCODER"]
+__all__ = [
+    "MSG_NO_ENCODER",
+    "build_estimator",
+    "build_pipeline",
+    "build_preprocessor",
+    "check_preprocess_options",
+    "import_object",
+    "preprocess_option_names",
+]
 
 MSG_NO_ENCODER = (
     "Model '{model}' on dataset '{dataset}': the columns {columns} are not numeric, and the model's preprocess "
@@ -43,6 +51,55 @@ def build_estimator(estimator_path: str, params: Mapping[str, Any], init_seed: i
     return estimator
 
 
+# The transformer each declared step builds, and the options rigorlab sets unless the step gives them.
+_STEP_TRANSFORMERS: dict[str, type[Any]] = {
+    "impute": SimpleImputer,
+    "standard_scale": StandardScaler,
+    "one_hot": OneHotEncoder,
+    "ordinal": OrdinalEncoder,
+}
+_STEP_DEFAULTS: dict[str, dict[str, Any]] = {
+    "one_hot": {"handle_unknown": "ignore", "sparse_output": False},
+    "ordinal": {"handle_unknown": "use_encoded_value", "unknown_value": -1},
+}
+# impute passes only strategy (to the numeric columns' imputer; text columns take their most frequent value).
+_IMPUTE_OPTIONS = ("strategy",)
+
+
+def preprocess_option_names(step: str) -> list[str]:
+    """The options a preprocessing step takes (the parameters of the scikit-learn transformer it builds).
+
+    Examples
+    --------
+    >>> preprocess_option_names("impute")
+    ['strategy']
+    >>> preprocess_option_names("standard_scale")
+    ['copy', 'with_mean', 'with_std']
+    """
+    if step == "impute":
+        return list(_IMPUTE_OPTIONS)
+    return sorted(_STEP_TRANSFORMERS[step]().get_params())
+
+
+def check_preprocess_options(step: str, options: Mapping[str, Any]) -> None:
+    """Check the values of a step's options with scikit-learn's own validator, before any trial runs.
+
+    Raises
+    ------
+    ValueError or TypeError
+        scikit-learn's message ("The 'strategy' parameter of SimpleImputer must be ...").
+
+    Examples
+    --------
+    >>> check_preprocess_options("impute", {"strategy": "mean"})
+    """
+    transformer = _STEP_TRANSFORMERS[step](**{**_STEP_DEFAULTS.get(step, {}), **options})
+    # scikit-learn checks parameter values only in fit; its validator (private, but the one fit calls) checks now.
+    validate = getattr(transformer, "_validate_params", None)
+    if callable(validate):
+        validate()
+
+
 def _preprocessor(
     preprocess: Mapping[str, Mapping[str, Any]], numeric: list[str], categorical: list[str]
 ) -> ColumnTransformer | None:
@@ -57,10 +114,10 @@ def _preprocessor(
     if "standard_scale" in preprocess:
         numeric_steps.append(("scale", StandardScaler(**preprocess["standard_scale"])))
     if "one_hot" in preprocess:
-        options = {"handle_unknown": "ignore", "sparse_output": False, **preprocess["one_hot"]}
+        options = {**_STEP_DEFAULTS["one_hot"], **preprocess["one_hot"]}
         categorical_steps.append(("encode", OneHotEncoder(**options)))
     elif "ordinal" in preprocess:
-        options = {"handle_unknown": "use_encoded_value", "unknown_value": -1, **preprocess["ordinal"]}
+        options = {**_STEP_DEFAULTS["ordinal"], **preprocess["ordinal"]}
         categorical_steps.append(("encode", OrdinalEncoder(**options)))
     transformers: list[tuple[str, Any, list[str]]] = []
     if numeric:

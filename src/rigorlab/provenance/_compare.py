@@ -40,7 +40,7 @@ WITHIN_TOLERANCE = "within_tolerance"
 DIFFERENT = "different"
 FAILED = "failed"  # the re-run itself failed (an exception, a timeout)
 REFUSED = "refused"  # not run: its data changed or its definition cannot be rebuilt
-NOT_REPRODUCIBLE = "not_reproducible"  # not run: not re-runnable automatically (a tracked script)
+NOT_REPRODUCIBLE = "not_reproducible"  # not run: imported from another tracker, nothing to re-run
 VERDICTS = (IDENTICAL, WITHIN_TOLERANCE, DIFFERENT, FAILED, REFUSED, NOT_REPRODUCIBLE)
 VERIFIED = (IDENTICAL, WITHIN_TOLERANCE)
 

@@ -6,6 +6,10 @@ and its dataset, reloaded and checked against the stored fingerprint. It runs in
 (a temporary folder, removed afterwards), and every metric, prediction and curve point is
 compared with the stored one. The only change made to the original store is the verdicts
 (``verifications`` rows, and the record of the environment they ran in).
+
+A tracked run (``rigorlab.track()`` in a hand-written script) is re-run by running its script
+again as it was invoked, into a scratch store of its own (see ``_tracked_rerun``), and compared
+in the same way.
 """
 
 from __future__ import annotations
@@ -16,14 +20,32 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rigorlab.errors import InputError, StoreError
 from rigorlab.provenance._capture import capture_environment, capture_git, command_line, environment_hash, now_iso
-from rigorlab.provenance._compare import FAILED, NOT_REPRODUCIBLE, REFUSED, Tolerance, Tolerances, compare_results
+from rigorlab.provenance._compare import (
+    FAILED,
+    NOT_REPRODUCIBLE,
+    REFUSED,
+    SCORES,
+    Tolerance,
+    Tolerances,
+    compare_results,
+)
 from rigorlab.provenance._envdiff import Change, EnvironmentDiff, diff_environments, diff_git, explain
 from rigorlab.provenance._rebuild import Rebuilt, rebuild_trials, select_trials
+from rigorlab.provenance._tracked_rerun import (
+    DEFAULT_SCRIPT_TIMEOUT,
+    MSG_WROTE_ORIGINAL,
+    Invocation,
+    plan_invocations,
+    reproduced_run,
+    result_curves,
+    run_invocation,
+)
 from rigorlab.provenance._verification import ReproductionReport, TrialVerification
 from rigorlab.spec._load import add_import_path
 
@@ -33,13 +55,14 @@ if TYPE_CHECKING:
 
 __all__ = ["reproduce"]
 
-MSG_TRACKED = (
-    "not reproducible automatically: a tracked run (a hand-written script using rigorlab.track(){command}). "
-    "Re-run the script with RIGORLAB_STORE set to an empty folder and compare its results."
-)
 MSG_IMPORTED = (
     "not reproducible automatically: the trial was imported from another tracker (source '{source}') and has "
     "no study definition to re-run"
+)
+MSG_UNKNOWN_TOLERANCE_NAME = (
+    "--tolerance/--rtol name '{name}', which study '{study}' does not store: its metrics are {metrics}, and "
+    "'scores' (the stored prediction scores), 'curves' or a curve's name also take a tolerance.{closest} "
+    "Check the spelling."
 )
 MSG_NO_EXPLANATION = (
     "no recorded difference of the environment explains it: the computation may not be deterministic "
@@ -90,6 +113,26 @@ def _metrics_by_key(store: RunStore, study: str) -> dict[str, dict[str, float | 
     return grouped
 
 
+def _check_tolerance_names(
+    store: RunStore, study: str, metrics: Mapping[str, Mapping[str, float | None]], tolerances: Tolerances
+) -> None:
+    """A tolerance for a name the study does not store is a typo that would silently do nothing."""
+    from rigorlab.spec._fields import closest
+
+    metric_names = sorted({name for values in metrics.values() for name in values})
+    known = {*metric_names, SCORES, "curves"}
+    unknown = [name for name in tolerances.per_name if name not in known]
+    if unknown:
+        known |= {str(name) for name in store.curves(study)["name"]}
+    for name in unknown:
+        if name not in known:
+            raise InputError(
+                MSG_UNKNOWN_TOLERANCE_NAME.format(
+                    name=name, study=study, metrics=", ".join(metric_names), closest=closest(name, sorted(known))
+                )
+            )
+
+
 def _verification(record: Mapping[str, Any], verdict: str, **fields: Any) -> TrialVerification:
     return TrialVerification(
         key=str(record["key"]),
@@ -119,6 +162,7 @@ def reproduce(
     scratch_dir: str | Path | None = None,
     dry_run: bool = False,
     executor: Executor | None = None,
+    script_timeout: float | None = None,
     base_dir: str | Path | None = None,
     data_files: Mapping[str, Path] | None = None,
     source: str | None = None,
@@ -149,7 +193,11 @@ def reproduce(
     keep : bool
         Keep the scratch store (its path is ``report.scratch``).
     dry_run : bool
-        Show the environment diff and which trials would run or be refused; run nothing.
+        Show the environment diff, which trials would run or be refused and which scripts of
+        tracked runs would run again (``report.invocations``); run nothing.
+    script_timeout : float, optional
+        Seconds a tracked run's script may take when it runs again (default: an hour); it is
+        stopped after that and its runs are failed.
     base_dir, data_files, source : optional
         Used by :func:`reproduce_bundle`: the folder the study file's relative paths start from,
         data files by dataset name, and the name of the bundle.
@@ -200,20 +248,24 @@ def reproduce(
         report.environments = list(diffs.values())
 
         study_records = [r for r in records if r.get("source", "study") == "study"]
+        tracked_records = [r for r in records if r.get("source") == "tracked"]
         for item in records:
-            if item.get("source", "study") != "study":
-                command = (item.get("run") or {}).get("command")
-                text = f"; its command: {' '.join(map(str, command))}" if command else ""
-                reason = (
-                    MSG_TRACKED.format(command=text)
-                    if item.get("source") == "tracked"
-                    else MSG_IMPORTED.format(source=item.get("source"))
-                )
+            if item.get("source", "study") not in ("study", "tracked"):
+                reason = MSG_IMPORTED.format(source=item.get("source"))
                 report.verifications.append(_verification(item, NOT_REPRODUCIBLE, differences=[reason]))
+        invocations = plan_invocations(reader, study, tracked_records) if tracked_records else []
+        for invocation in invocations:
+            if invocation.problem is not None:
+                report.verifications.extend(
+                    _verification(tracked, REFUSED, differences=[invocation.problem]) for tracked in invocation.records
+                )
+        runnable = [invocation for invocation in invocations if invocation.problem is None]
+        report.invocations = [invocation.line() for invocation in runnable]
         spec_path = info.get("spec_path")
         folder = Path(base_dir) if base_dir is not None else Path(spec_path).parent if spec_path else Path.cwd()
         rebuilt = Rebuilt(folder=folder)
         metrics = _metrics_by_key(reader, study)
+        _check_tolerance_names(reader, study, metrics, tolerances)
         if study_records:
             stored_git = next(((r.get("run") or {}).get("git") for r in study_records if r.get("run")), None)
             report.git_changes = diff_git(stored_git, capture_git(folder))
@@ -230,37 +282,45 @@ def reproduce(
             report.dataset_problems = rebuilt.dataset_problems
             for refused, reason, notes in rebuilt.refused:
                 report.verifications.append(_verification(refused, REFUSED, differences=[reason], notes=notes))
+        for invocation in runnable:
+            report.git_changes += [change for change in invocation.git_changes if change not in report.git_changes]
         tasks = rebuilt.tasks
-        report.to_run = len(tasks)
+        report.to_run = len(tasks) + sum(len(invocation.records) for invocation in runnable)
         if on_start is not None:
             on_start(report)
         for verification in report.verifications:
             if on_result is not None:
                 on_result(verification)
-        if dry_run or not tasks:
+        if dry_run or not (tasks or runnable):
             report.seconds = time.monotonic() - started
             return report
 
         scratch = Path(tempfile.mkdtemp(prefix=f"rigorlab-reproduce-{study}-", dir=scratch_dir))
         try:
-            _run_and_verify(
-                reader,
-                scratch / ".rigorlab",
-                study,
-                info,
-                rebuilt,
-                metrics,
-                diffs,
-                report,
-                tolerances,
-                environment,
-                jobs,
-                executor,
-                on_result,
-            )
+            if tasks:
+                _run_and_verify(
+                    reader,
+                    scratch / ".rigorlab",
+                    study,
+                    info,
+                    rebuilt,
+                    metrics,
+                    diffs,
+                    report,
+                    tolerances,
+                    environment,
+                    jobs,
+                    executor,
+                    on_result,
+                )
+            if runnable and not report.interrupted:
+                timeout = DEFAULT_SCRIPT_TIMEOUT if script_timeout is None else float(script_timeout)
+                context = _Context(reader, study, metrics, diffs, report, tolerances, environment, on_result)
+                _rerun_tracked(context, runnable, scratch / "tracked", timeout)
         finally:
             if keep:
-                report.scratch = scratch / ".rigorlab"
+                # Study trials' scratch store; with tracked runs only, the folder of their stores.
+                report.scratch = scratch / ".rigorlab" if tasks else scratch / "tracked"
             else:
                 shutil.rmtree(scratch, ignore_errors=True)
     finally:
@@ -356,6 +416,85 @@ def _run_and_verify(
             scratch.finish_run(run_id, status)
 
 
+@dataclass
+class _Context:
+    """What verifying a re-run needs from :func:`reproduce`: the original store (read-only), the
+    stored metrics, the environment diffs and where the verdicts go."""
+
+    reader: RunStore
+    study: str
+    metrics: Mapping[str, Mapping[str, float | None]]
+    diffs: Mapping[str | None, EnvironmentDiff]
+    report: ReproductionReport
+    tolerances: Tolerances
+    environment: Mapping[str, Any]
+    on_result: Callable[[TrialVerification], None] | None
+
+
+def _rerun_tracked(context: _Context, invocations: Sequence[Invocation], folder: Path, timeout: float) -> None:
+    """Run each script invocation once into its own scratch store and compare the runs it logged."""
+    reader, study, report = context.reader, context.study, context.report
+    curves = _curves_by_key(reader, study)
+    for number, invocation in enumerate(invocations):
+        before = set(reader.trial_states(study))
+        try:
+            rerun = run_invocation(invocation, folder / f"{number:03d}", timeout)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            return
+        problem = rerun.failure()
+        added = sorted(set(reader.trial_states(study)) - before)
+        if added:  # the script chose the store itself: say so before anything else about its runs
+            problem = MSG_WROTE_ORIGINAL.format(
+                command=invocation.command_text,
+                cwd=invocation.cwd,
+                count=len(added),
+                store=reader.root,
+                keys=", ".join(key[:10] for key in added),
+            )
+        git_changes = invocation.git_changes
+        details = {
+            "command": invocation.command_text,
+            "cwd": invocation.cwd,
+            "returncode": rerun.returncode,
+            "timed_out": rerun.timed_out,
+            "seconds": rerun.seconds,
+            "scratch_store": str(rerun.store),
+        }
+        for record in invocation.records:
+            diff = context.diffs[record.get("environment_hash")]
+            changes = diff.changes + git_changes
+            # The script is the code: a change of its work tree comes first among the likely causes.
+            likely = [f"{change} (the script's work tree)" for change in git_changes] + explain(
+                diff.changes, record["config"]
+            )
+            base, reason = context.tolerances.base(
+                diff.same, _uses_gpu(record["config"], record.get("environment"), context.environment)
+            )
+            reproduced, missing = (None, problem) if problem is not None else reproduced_run(rerun, study, record)
+            if reproduced is None:
+                verification = _verification(
+                    record,
+                    FAILED,
+                    tolerance=str(base),
+                    differences=[str(missing)],
+                    explanation=likely,
+                    details={**details, "stderr_tail": rerun.tail()},
+                )
+            else:
+                key = str(record["key"])
+                stored = _stored_result(
+                    reader, study, record, context.metrics.get(key, {}), result_curves(curves.get(key, {}))
+                )
+                verification = _compare(
+                    record, stored, reproduced, base, reason, context.tolerances, [], changes, likely
+                )
+                verification.details["rerun"] = {**details, "key": reproduced["key"]}
+            report.verifications.append(verification)
+            if context.on_result is not None:
+                context.on_result(verification)
+
+
 def _compare(
     record: Mapping[str, Any],
     stored: Mapping[str, Any],
@@ -365,11 +504,12 @@ def _compare(
     tolerances: Tolerances,
     notes: list[str],
     changes: list[Change],
+    likely: list[str] | None = None,
 ) -> TrialVerification:
     comparison = compare_results(stored, reproduced, base, tolerances)
     explanation: list[str] = []
     if comparison.differences or comparison.max_difference:
-        explanation = explain(changes, record["config"]) or [MSG_NO_EXPLANATION]
+        explanation = (explain(changes, record["config"]) if likely is None else likely) or [MSG_NO_EXPLANATION]
     details = {
         **comparison.details,
         "tolerance_reason": reason,

@@ -34,9 +34,10 @@ __all__ = ["ReproductionReport", "TrialVerification", "VerificationSummary", "ve
 class TrialVerification:
     """The verdict on one stored trial.
 
-    ``verdict`` is one of identical, within_tolerance, different, failed (the re-run raised),
-    refused (not run: its data changed or its definition cannot be rebuilt) or not_reproducible
-    (not re-runnable automatically). ``differences`` says what differs, ``explanation`` which
+    ``verdict`` is one of identical, within_tolerance, different, failed (the re-run raised; a
+    tracked run's script failed or did not log it again), refused (not run: its data changed, its
+    definition cannot be rebuilt, or a tracked run's script is gone) or not_reproducible (imported
+    from another tracker: nothing to re-run). ``differences`` says what differs, ``explanation`` which
     environment changes may explain it, ``notes`` what changed in the trial's definition.
     """
 
@@ -93,7 +94,8 @@ class TrialVerification:
 @dataclass
 class ReproductionReport:
     """What a reproduction found. Filled before anything runs (``environments``, ``git_changes``,
-    ``dataset_problems``, the refused trials) and completed as trials come back."""
+    ``dataset_problems``, the refused trials, the tracked scripts to re-run in ``invocations``)
+    and completed as trials come back."""
 
     study: str
     source: str
@@ -105,6 +107,7 @@ class ReproductionReport:
     git_changes: list[Change] = field(default_factory=list)
     dataset_problems: dict[str, str] = field(default_factory=dict)
     to_run: int = 0
+    invocations: list[str] = field(default_factory=list)
     verifications: list[TrialVerification] = field(default_factory=list)
     scratch: Path | None = None
     recorded: bool = False
@@ -123,8 +126,8 @@ class ReproductionReport:
 
     @property
     def ok(self) -> bool:
-        """True when no trial differs, failed or was refused (tracked runs that cannot be re-run
-        automatically do not count against it)."""
+        """True when no trial differs, failed or was refused (runs imported from other trackers,
+        which cannot be re-run, do not count against it)."""
         bad = (DIFFERENT, FAILED, REFUSED)
         return not self.interrupted and not any(v.verdict in bad for v in self.verifications)
 
@@ -159,6 +162,7 @@ class ReproductionReport:
                 ],
                 "git_changes": [str(change) for change in self.git_changes],
                 "dataset_problems": self.dataset_problems,
+                "invocations": self.invocations,
                 "verifications": [asdict(v) for v in self.verifications],
                 "interrupted": self.interrupted,
                 "seconds": self.seconds,

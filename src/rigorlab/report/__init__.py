@@ -33,7 +33,7 @@ from rigorlab.report._records import (
     VerificationMark,
 )
 from rigorlab.report._selection import default_metrics, keep_figures
-from rigorlab.report._writers import FORMATS, MARKER, ReportFiles, write_report
+from rigorlab.report._writers import FORMATS, MARKER, ReportFiles, check_report_folder, write_report
 
 __all__ = [
     "FORMATS",
@@ -64,5 +64,6 @@ __all__ = [
     "default_metrics",
     "draw_figure",
     "keep_figures",
+    "check_report_folder",
     "write_report",
 ]

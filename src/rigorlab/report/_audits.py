@@ -32,6 +32,13 @@ AUDIT_TITLES = {
     "cards": "Model cards and datasheets",
 }
 SHIFT_TITLE = "Distribution shift"
+SHIFT_INTERVALS_COMPARE = (
+    "as rigorlab compare: in distribution, a Nadeau-Bengio corrected t interval, as its test rows are drawn anew in "
+    "every replicate; shifted, a Student t interval over replicates, conditional on the shifted rows, the same in "
+    "every replicate; both cut at the metric's range; the difference, a Student t interval over replicates of the "
+    "paired differences"
+)
+SHIFT_INTERVALS_T = "Student t over replicates"
 FINDINGS_LISTED = 8  # findings written out as sentences; the table holds up to FINDINGS_TABLED
 FINDINGS_TABLED = 30
 TOP_FEATURES = 5
@@ -252,11 +259,16 @@ def _shift_figure(frame: pd.DataFrame) -> Figure:
     return figure
 
 
-def shift_section(metrics: pd.DataFrame, primary: str) -> AuditSection | None:
+def shift_section(metrics: pd.DataFrame, primary: str, estimates: pd.DataFrame | None = None) -> AuditSection | None:
     """In-distribution and shifted scores of a group-shift study, per arm and dataset (None for other studies).
 
     Each replicate's score on its shifted test rows is paired with its score on its in-distribution
     rows (same model), so the shift effect is a paired difference with a 95% t interval over replicates.
+    The two scores' own intervals are those of ``rigorlab compare`` when ``estimates``
+    (:func:`rigorlab.stats.stored_estimates`) is given: the in-distribution rows are drawn anew in
+    every replicate (Nadeau-Bengio corrected t), the shifted rows are the same in every replicate
+    (t over replicates, conditional on them); both cut at the metric's range. Without ``estimates``
+    both are t intervals over replicates.
     """
     from rigorlab.execution import IN_DISTRIBUTION
     from rigorlab.stats import mean_interval
@@ -266,6 +278,15 @@ def shift_section(metrics: pd.DataFrame, primary: str) -> AuditSection | None:
         return None
     bases = [m.removesuffix(IN_DISTRIBUTION) for m in suffixed]
     bases.sort(key=lambda m: m != primary)
+    # (arm, dataset, metric) -> (low, high) of compare's interval for that score.
+    compared: dict[tuple[str, str, str], tuple[float, float]] = (
+        {
+            (str(r.arm), str(r.dataset), str(r.metric)): (float(r.low), float(r.high))
+            for r in list[Any](estimates.itertuples(index=False))
+        }
+        if estimates is not None and not estimates.empty
+        else {}
+    )
     rows = []
     for metric in bases:
         chosen = metrics[metrics["metric"].isin([metric, metric + IN_DISTRIBUTION])]
@@ -280,11 +301,18 @@ def shift_section(metrics: pd.DataFrame, primary: str) -> AuditSection | None:
             if not len(group):
                 continue
             row: dict[str, Any] = {"arm": arm, "dataset": dataset, "metric": metric, "replicates": len(group)}
-            for name, values in (("in", inside), ("shifted", shifted), ("effect", shifted - inside)):
+            for name, values, stored in (
+                ("in", inside, metric + IN_DISTRIBUTION),
+                ("shifted", shifted, metric),
+                ("effect", shifted - inside, None),
+            ):
                 interval = mean_interval(values) if len(values) > 1 else None
+                low, high = (interval.low, interval.high) if interval is not None else (np.nan, np.nan)
+                if stored is not None and (str(arm), str(dataset), stored) in compared:
+                    low, high = compared[(str(arm), str(dataset), stored)]
                 row[f"{name}_estimate"] = float(np.mean(values))
-                row[f"{name}_low"] = interval.low if interval is not None else np.nan
-                row[f"{name}_high"] = interval.high if interval is not None else np.nan
+                row[f"{name}_low"] = low
+                row[f"{name}_high"] = high
             rows.append(row)
     if not rows:
         return None
@@ -296,21 +324,22 @@ def shift_section(metrics: pd.DataFrame, primary: str) -> AuditSection | None:
             for values in frame[[f"{name}_estimate", f"{name}_low", f"{name}_high"]].itertuples(index=False)
         ]
     figure_rows = frame[frame["metric"] == bases[0]]
+    caption = SHIFT_INTERVALS_COMPARE if compared else SHIFT_INTERVALS_T
     return AuditSection(
         title=SHIFT_TITLE,
         summary=(
             "Each trial trained on the training groups and was scored on held-out rows of those groups (in "
             "distribution) and on the other groups (shifted); the difference is paired within each replicate. "
-            "Means over replicates with 95% t intervals; the in-distribution scores are stored as "
+            f"Means over replicates with 95% intervals ({caption}); the in-distribution scores are stored as "
             f"<metric>{IN_DISTRIBUTION}."
         ),
-        tables=(AuditTable("In-distribution and shifted scores", shown, "Intervals: Student t over replicates."),),
+        tables=(AuditTable("In-distribution and shifted scores", shown, f"Intervals: {caption}."),),
         figures=(
             AuditFigure(
                 "shift",
                 f"In-distribution and shifted {bases[0]}",
                 _shift_figure(figure_rows),
-                "Mean over replicates with its 95% t interval.",
+                f"Mean over replicates with its 95% interval ({caption}).",
             ),
         ),
     )
@@ -349,14 +378,17 @@ def audit_sections(
     ['Data quality', 'Fairness', 'Robustness', 'Explanations', 'Model cards and datasheets']
     """
     from rigorlab.audits import KINDS, current_audit_results
-    from rigorlab.stats import stored_splits
+    from rigorlab.stats import IN_DISTRIBUTION_SUFFIX, stored_estimates, stored_splits
 
     facts = facts if facts is not None else read_study(store, study)
     splits = str(stored_splits(facts.spec, facts.metrics)[0])
     primary = str(facts.info.get("primary_metric") or "")
     chosen_baseline = baseline or str(facts.info.get("baseline") or "")
     sections: list[AuditSection] = []
-    shift = shift_section(facts.metrics, primary) if not facts.metrics.empty else None
+    shift = None
+    if not facts.metrics.empty and facts.metrics["metric"].astype(str).str.endswith(IN_DISTRIBUTION_SUFFIX).any():
+        # compare's intervals, so the section and `rigorlab compare --metric X@in_distribution` agree.
+        shift = shift_section(facts.metrics, primary, stored_estimates(store, study, frame=facts.metrics))
     if shift is not None:
         sections.append(shift)
     results = current_audit_results(store, study)

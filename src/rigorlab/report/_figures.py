@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from rigorlab.models import metric_bounds
-from rigorlab.stats import VERDICT_BETTER, VERDICT_NO_EVIDENCE, VERDICT_WORSE
+from rigorlab.stats import VERDICT_BETTER, VERDICT_NO_EVIDENCE, VERDICT_NONE, VERDICT_WORSE
 
 from ._records import FigureSpec, MetricResults
 
@@ -41,7 +41,12 @@ __all__ = ["FigureFiles", "draw_figure", "plan_figures", "save_figure_files"]
 PNG_DPI = 120
 PANEL_WIDTH = 3.3
 ROW_HEIGHT = 0.2
-VERDICT_COLOURS = {VERDICT_BETTER: "#1a7f37", VERDICT_WORSE: "#cf222e", VERDICT_NO_EVIDENCE: "#6e7781"}
+VERDICT_COLOURS = {
+    VERDICT_BETTER: "#1a7f37",
+    VERDICT_WORSE: "#cf222e",
+    VERDICT_NO_EVIDENCE: "#6e7781",
+    VERDICT_NONE: "#9a6700",
+}
 POINT_COLOUR = "#4c72b0"
 CURVE_PREFIXES = ("val_", "valid_", "validation_", "train_", "test_", "eval_")
 """Prefixes of curve names that measure a known metric on some rows (the torch trainer's
@@ -286,7 +291,7 @@ def _comparison(data: ReportData, metric: str) -> Figure:
         ax.grid(axis="x", linewidth=0.4, alpha=0.5)
         ax.set_ylim(len(arms) - 0.5, -0.5)
     _arm_ticks(axes, list(arms), columns)
-    present = [v for v in (VERDICT_BETTER, VERDICT_WORSE, VERDICT_NO_EVIDENCE) if (rows["verdict"] == v).any()]
+    present = [v for v in VERDICT_COLOURS if (rows["verdict"] == v).any()]
     _verdict_legend(figure, present)
     figure.supxlabel(f"{metric}: arm - {comparison.baseline}", fontsize=9)
     return figure

@@ -21,6 +21,10 @@ MSG_OUT_NOT_A_REPORT = (
     "so it is left alone. Choose another --out, or remove the folder first."
 )
 MSG_OUT_IS_A_FILE = "--out {path} is a file; give a folder (it is created, or replaced if it holds an older report)."
+MSG_OUT_UNWRITABLE = (
+    "--out {path}: the report cannot be written there ({error}). Give a folder in a place you can write to "
+    "(it is created when missing)."
+)
 
 # Marks in the results table (the legend spells them out).
 MARK_NO_EVIDENCE = "\N{DAGGER}"

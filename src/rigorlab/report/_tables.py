@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from rigorlab.stats import VERDICT_NO_EVIDENCE, StudyComparison
+from rigorlab.stats import VERDICT_NO_EVIDENCE, VERDICT_NONE, StudyComparison
 
 from . import _messages as msg
 from ._records import Cell, ResultsTable, VerificationMark
@@ -111,7 +111,10 @@ def _table_legend(
             "split; the replicates cannot show how another split or sample of the data would change it."
         )
     if msg.MARK_NOT_TESTED in marks_used:
-        sentences.append(f"{msg.MARK_NOT_TESTED} not tested: fewer than 2 replicates paired with the baseline.")
+        sentences.append(
+            f"{msg.MARK_NOT_TESTED} not tested: fewer than 2 replicates paired with the baseline, or differences "
+            "that do not vary (no test is defined)."
+        )
     if missing_cells:
         sentences.append(f"{MISSING} no finished trial.")
     if msg.MARK_VERIFIED in marks_used:
@@ -190,7 +193,7 @@ def build_results_table(
             verdict = verdicts.get((arm, dataset))
             mark = ""
             if n and not is_baseline:
-                if verdict is None:
+                if verdict is None or verdict == VERDICT_NONE:
                     mark = msg.MARK_NOT_TESTED
                 elif verdict == VERDICT_NO_EVIDENCE:
                     mark = msg.MARK_NO_EVIDENCE

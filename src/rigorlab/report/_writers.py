@@ -29,7 +29,7 @@ from ._figures import FigureFiles, draw_figure, save_figure_files, slug
 from ._records import AuditFigure, AuditSection, Cell, ReportData
 from ._tables import MISSING, format_interval, format_number
 
-__all__ = ["FORMATS", "MARKER", "ReportFiles", "write_report"]
+__all__ = ["FORMATS", "MARKER", "ReportFiles", "check_report_folder", "write_report"]
 
 FORMATS = ("html", "md", "latex")
 MARKER = ".rigorlab-report"
@@ -145,11 +145,22 @@ def _frame_spec(frame: pd.DataFrame) -> str:
     return _column_spec(weights)
 
 
-def _check_target(out: Path) -> None:
+def check_report_folder(out: str | Path) -> None:
+    """Raise an InputError unless a report can be written to ``out`` (called before any work).
+
+    The folder must be absent, empty or an older report, and its parent creatable and writable.
+    Creates the parent folders, nothing else.
+    """
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(msg.MSG_OUT_IS_A_FILE.format(path=out))
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
         raise InputError(msg.MSG_OUT_NOT_A_REPORT.format(path=out, marker=MARKER))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryDirectory(dir=out.parent).cleanup()
+    except OSError as error:
+        raise InputError(msg.MSG_OUT_UNWRITABLE.format(path=out, error=error.strerror or error)) from None
 
 
 def _figure_data_uris(folder: Path, figures: dict[str, FigureFiles]) -> dict[str, str]:
@@ -223,8 +234,7 @@ def write_report(data: ReportData, out: str | Path, *, formats: Sequence[str] = 
         if name not in FORMATS:
             raise InputError(msg.MSG_BAD_FORMAT.format(choices=", ".join((*FORMATS, "all")), value=name))
     target = Path(out)
-    _check_target(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    check_report_folder(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
         figures, audit_figures = _draw_all(data, staging)

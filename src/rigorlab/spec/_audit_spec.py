@@ -23,7 +23,8 @@ defaults when the study is loaded (``rigorlab.spec._load``), with the file's lin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field, model_serializer, model_validator
@@ -32,10 +33,12 @@ from rigorlab.spec._fields import FieldProblem, Strict, closest
 
 __all__ = [
     "AUDIT_KINDS",
+    "AUDIT_SETTING_RULES",
     "MITIGATIONS",
     "MITIGATION_CONSTRAINTS",
     "AuditsSpec",
     "MitigationSpec",
+    "SettingRule",
 ]
 
 AUDIT_KINDS = ("data", "fairness", "robustness", "explain", "cards")
@@ -169,6 +172,84 @@ class AuditsSpec(Strict):
     def after_training(self) -> tuple[str, ...]:
         """The kinds that read the trials' results (all but ``data``)."""
         return tuple(kind for kind in self.kinds if kind != "data")
+
+
+@dataclass(frozen=True)
+class SettingRule:
+    """What an audit setting must be: words for the message ("must be ...") and the test."""
+
+    expected: str
+    accepts: Callable[[Any], bool]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _count(minimum: int) -> SettingRule:
+    words = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    return SettingRule(words, lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= minimum)
+
+
+def _numbers(expected: str, accepts: Callable[[float], bool]) -> SettingRule:
+    return SettingRule(
+        f"a non-empty list of {expected}",
+        lambda value: isinstance(value, list) and bool(value) and all(_is_number(v) and accepts(v) for v in value),
+    )
+
+
+_POSITIVE = _count(1)
+_FLAG = SettingRule("true or false", lambda value: isinstance(value, bool))
+_FOLDS = SettingRule("'first' or 'all'", lambda value: value in ("first", "all"))
+_LEVELS = _numbers("numbers >= 0", lambda value: value >= 0)
+
+# The audits own their settings (rigorlab.audits.DEFAULTS); the ranges live here, beside the rest of the
+# study file's schema, so that `rigorlab check` refuses a value that would make every audit task fail.
+# A test checks that every setting of DEFAULTS has a rule (positive_label, any label, excepted) and that
+# every default passes its own rule.
+AUDIT_SETTING_RULES: dict[str, dict[str, SettingRule]] = {
+    "data": {
+        "near_duplicate_tolerance": SettingRule("a number >= 0", lambda value: _is_number(value) and value >= 0),
+        "target_leakage_rows": _POSITIVE,
+        "label_issues": _FLAG,
+        "label_issue_folds": _count(2),  # cross-validation needs two folds
+    },
+    "fairness": {
+        "n_boot": _POSITIVE,
+        "confidence": SettingRule(
+            "a number between 0 and 1 (exclusive)", lambda value: _is_number(value) and 0 < value < 1
+        ),
+        "min_group_rows": _POSITIVE,
+        "max_groups": _POSITIVE,
+        "bins": _count(2),  # one quantile bin would put every row in one group
+    },
+    "robustness": {
+        "noise_levels": _LEVELS,
+        "swap_rates": _numbers("shares between 0 and 1", lambda value: 0 <= value <= 1),
+        "repeats": _POSITIVE,
+        "max_rows": _POSITIVE,
+        "epsilons": _LEVELS,
+        "attack_rows": _POSITIVE,
+        "pgd_steps": _POSITIVE,
+        "blackbox_rows": _count(0),  # 0 turns the black-box attack off
+        "blackbox_iterations": _POSITIVE,
+        "blackbox_evaluations": _POSITIVE,
+        "folds": _FOLDS,
+    },
+    "explain": {
+        "importance_rows": _POSITIVE,
+        "importance_repeats": _POSITIVE,
+        "shap_rows": _POSITIVE,
+        "background_rows": _POSITIVE,
+        "agnostic_rows": _POSITIVE,
+        "agnostic_background": _POSITIVE,
+        "agnostic_evaluations": _POSITIVE,
+        "local_rows": _count(0),  # 0: no per-row explanations
+        "top_features": _POSITIVE,
+        "folds": _FOLDS,
+    },
+}
+"""Per audit kind, what each setting must be (checked by ``rigorlab check`` with the file's line)."""
 
 
 Objective = Literal[

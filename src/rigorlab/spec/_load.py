@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 import inspect
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,12 +16,16 @@ from pydantic_core import ErrorDetails
 
 from rigorlab.errors import SpecError
 from rigorlab.models import is_known_metric, known_metric_names
-from rigorlab.spec._model import FieldProblem, MissingField, ModelSpec, StudySpec, import_path_parts
+from rigorlab.spec._audit_spec import AUDIT_SETTING_RULES
+from rigorlab.spec._checks import check_datasets, check_preprocess
+from rigorlab.spec._imports import ModuleBroken, import_attribute
+from rigorlab.spec._model import FieldProblem, MissingField, ModelSpec, StudySpec
 from rigorlab.spec._yaml import Located, load_yaml_with_positions, parse_yaml_text
 
 __all__ = ["LoadedStudy", "load_study", "load_study_text"]
 
 MSG_FIELD = "The '{field}' field of {owner} {expected}. Got {got} instead ({where})."
+MSG_FIELD_CLOSEST = MSG_FIELD + "{closest}"
 MSG_MISSING = "The '{field}' field of {owner} is required but missing ({where}).{hint}"
 MSG_UNKNOWN_KEY = "Unknown field '{field}' in {owner} ({where}).{closest} Valid fields: {valid}."
 MSG_PROBLEM = "{owner}: {problem} ({where})."
@@ -42,6 +46,11 @@ MSG_MODULE_IMPORT = (
     "The 'module' field of {owner} names '{path}', which cannot be imported: {reason} ({where}). Give the import "
     "path of a torch.nn.Module class, e.g. mypackage.models:MLP, importable from the study file's folder or the "
     "installed packages."
+)
+MSG_IMPORT_BROKEN = (
+    "The '{field}' field of {owner} names '{path}', but its module '{module}' failed while being imported: "
+    "{reason} ({where}). Fix that error in the module (importing it runs its top-level code), then run "
+    "`rigorlab check` again."
 )
 MSG_MODULE_NOT_MODULE = (
     "The 'module' field of {owner} names '{path}', which is not a torch.nn.Module subclass ({where}). Give a class "
@@ -202,6 +211,10 @@ def _translate(error: ErrorDetails, located: Located) -> str:
             owner = _owner(loc, located.data)
         return MSG_PROBLEM.format(owner=owner, problem=message, where=where)
     template = _EXPECTED.get(kind)
+    closest = ""
+    if kind == "literal_error" and isinstance(error.get("input"), str):
+        # pydantic gives the choices as text ("'a', 'b' or 'c'"); a typo gets the closest one, as metrics do.
+        closest = _closest_text(str(error.get("input")), re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
     if template is None:
         expected = f"is invalid: {error['msg']}"
     else:
@@ -214,12 +227,13 @@ def _translate(error: ErrorDetails, located: Located) -> str:
     if field_name is None:
         owner = _owner(loc, located.data)
         return f"{owner[0].upper()}{owner[1:]} {expected}. Got {_describe(error.get('input'))} instead ({where})."
-    return MSG_FIELD.format(
+    return MSG_FIELD_CLOSEST.format(
         field=field_name,
         owner=_owner(loc[:-1], located.data),
         expected=expected,
         got=_describe(error.get("input")),
         where=where,
+        closest=closest,
     )
 
 
@@ -230,12 +244,6 @@ def _validate(located: Located) -> StudySpec:
         problems = [_translate(detail, located) for detail in error.errors()]
         # One paragraph per problem, the first one first; a user fixes them top to bottom.
         raise SpecError("\n".join(dict.fromkeys(problems))) from None
-
-
-def _import_attribute(path: str) -> Any:
-    module_name, attribute = import_path_parts(path)
-    module = importlib.import_module(module_name)
-    return getattr(module, attribute)
 
 
 def _check_params(model: ModelSpec, index: int, target: Any, located: Located) -> None:
@@ -272,7 +280,13 @@ def check_torch_module(model: ModelSpec, index: int, located: Located) -> None:
         ) from error
     path = model.import_path
     try:
-        module_class = _import_attribute(path)
+        module_class = import_attribute(path)
+    except ModuleBroken as error:
+        raise SpecError(
+            MSG_IMPORT_BROKEN.format(
+                field="module", owner=owner, path=path, module=error.module, reason=error.reason, where=where
+            )
+        ) from error
     except (ImportError, AttributeError, ValueError) as error:
         reason = f"{type(error).__name__}: {error}"
         raise SpecError(MSG_MODULE_IMPORT.format(owner=owner, path=path, reason=reason, where=where)) from error
@@ -293,7 +307,18 @@ def check_estimators(spec: StudySpec, located: Located) -> None:
         where = located.where(("models", index, "estimator"))
         owner = f"models[{index}] ({model.name})"
         try:
-            estimator_class = _import_attribute(model.estimator)
+            estimator_class = import_attribute(model.estimator)
+        except ModuleBroken as error:
+            raise SpecError(
+                MSG_IMPORT_BROKEN.format(
+                    field="estimator",
+                    owner=owner,
+                    path=model.estimator,
+                    module=error.module,
+                    reason=error.reason,
+                    where=where,
+                )
+            ) from error
         except (ImportError, AttributeError, ValueError) as error:
             reason = f"{type(error).__name__}: {error}"
             raise SpecError(
@@ -357,8 +382,11 @@ def check_audits(spec: StudySpec, located: Located) -> None:
                         valid=", ".join(valid) or "none",
                     )
                 )
-            expected = _expected_type(defaults[option])
-            if expected is not None and value is not None and not expected[1](value):
+            rule = AUDIT_SETTING_RULES.get(kind, {}).get(option)
+            expected = (rule.expected, rule.accepts) if rule is not None else _expected_type(defaults[option])
+            # A setting with a rule must satisfy it (null included: the audits would fail on it);
+            # one without (a default of another type) is only type-checked.
+            if expected is not None and (value is not None or rule is not None) and not expected[1](value):
                 raise SpecError(
                     MSG_AUDIT_OPTION_TYPE.format(
                         option=option,
@@ -430,7 +458,9 @@ def add_import_path(folder: Path) -> None:
 def _finish(located: Located, path: Path | None, text: str) -> LoadedStudy:
     add_import_path(path.parent if path is not None else Path.cwd())
     spec = _validate(located)
+    check_datasets(spec, located)
     check_metrics(spec, located)
+    check_preprocess(spec, located)
     check_estimators(spec, located)
     check_baseline(spec, located)
     check_audits(spec, located)

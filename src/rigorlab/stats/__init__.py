@@ -40,7 +40,15 @@ from ._cd_diagram import critical_difference_diagram, save_figure
 from ._common import SeedLike
 from ._compare import compare_study
 from ._examples import simulated_study_frame
-from ._from_store import StoredChoices, compare_stored, declared_arms, stored_choices, stored_splits
+from ._from_store import (
+    IN_DISTRIBUTION_SUFFIX,
+    StoredChoices,
+    compare_stored,
+    declared_arms,
+    stored_choices,
+    stored_estimates,
+    stored_splits,
+)
 from ._intervals import (
     ARM_ESTIMATE_COLUMNS,
     Interval,
@@ -48,7 +56,7 @@ from ._intervals import (
     bootstrap_mean_intervals,
     mean_interval,
 )
-from ._messages import VERDICT_BETTER, VERDICT_NO_EVIDENCE, VERDICT_WORSE
+from ._messages import VERDICT_BETTER, VERDICT_NO_EVIDENCE, VERDICT_NONE, VERDICT_WORSE
 from ._power import paired_test_power, replicates_needed, replicates_needed_shared_split
 from ._ranking import (
     MIN_DATASETS_FOR_RANKING,
@@ -83,11 +91,13 @@ __all__ = [
     "BAYESIAN_COLUMNS",
     "COMPARISON_COLUMNS",
     "ESTIMATE_COLUMNS",
+    "IN_DISTRIBUTION_SUFFIX",
     "MIN_DATASETS_FOR_RANKING",
     "REQUIRED_COLUMNS",
     "STUDY_COMPARISON_COLUMNS",
     "VERDICT_BETTER",
     "VERDICT_NO_EVIDENCE",
+    "VERDICT_NONE",
     "VERDICT_WORSE",
     "BayesianComparison",
     "FriedmanResult",
@@ -136,6 +146,7 @@ __all__ = [
     "save_figure",
     "simulated_study_frame",
     "stored_choices",
+    "stored_estimates",
     "stored_splits",
     "stratified_bootstrap_interval",
     "violation_ratio",

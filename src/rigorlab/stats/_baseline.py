@@ -176,8 +176,14 @@ def holm_adjust(p_values: Sequence[float] | FloatArray) -> FloatArray:
     return adjusted
 
 
-def verdict_for(mean_diff: float, significant: bool, higher_is_better: bool) -> str:
-    """``"better"``, ``"worse"`` or ``"no evidence of a difference"`` for arm - baseline."""
+def verdict_for(mean_diff: float, significant: bool, higher_is_better: bool, tested: bool = True) -> str:
+    """``"better"``, ``"worse"`` or ``"no evidence of a difference"`` for arm - baseline.
+
+    ``tested`` is False when the differences all equal one nonzero value: no test is defined, and
+    calling that "no evidence of a difference" would misread a perfectly consistent difference.
+    """
+    if not tested and mean_diff != 0:
+        return msg.VERDICT_NONE
     if not significant or mean_diff == 0:
         return msg.VERDICT_NO_EVIDENCE
     arm_is_higher = mean_diff > 0
@@ -289,7 +295,7 @@ def finish_family(
         p_adjusted = float(adjusted[position])
         if math.isnan(p_adjusted):
             p_adjusted = math.nan  # the shared object: equal results stay equal under ==
-        verdict = verdict_for(pair.mean_diff, p_adjusted < alpha, higher_is_better)
+        verdict = verdict_for(pair.mean_diff, p_adjusted < alpha, higher_is_better, tested=not math.isnan(p_adjusted))
         results.append(
             PairedComparison(
                 arm=arm,

@@ -7,10 +7,15 @@ The split design comes from the stored study file: ``holdout`` and ``repeated_kf
 splits per replicate (``"resampled"``), ``kfold`` and ``stratified_kfold`` share one split
 (``"shared"``), and ``group_shift`` tests every replicate on the same shifted rows, so its
 inference is conditional on that test set (``"fixed"``: its training rows are resampled, but the
-shifted test rows, most of the test set, never are; seeds and training resamples cannot estimate
-how another set of shifted groups would score). Tracked studies have no study file: one fold per
-replicate is a fixed split (``"fixed"``); several folds are cross-validation whose partitions
-rigorlab cannot see (``"unknown"``: both tests run, the more conservative counts).
+shifted test rows never are; seeds and training resamples cannot estimate how another set of
+shifted groups would score). A group-shift study's in-distribution scores
+(``<metric>@in_distribution``) are another matter: their test rows, held out of the training
+groups, are drawn anew with the training rows in every replicate, so those metrics are
+``"resampled"`` (Nadeau-Bengio corrected, with ``n_test`` the in-distribution rows each trial
+recorded in its ``in_distribution_rows`` tag: :func:`stored_splits` takes the metric, and
+:func:`stored_estimates` gives every metric the interval of its own design). Tracked studies
+have no study file: one fold per replicate is a fixed split (``"fixed"``); several folds are
+cross-validation whose partitions rigorlab cannot see (``"unknown"``: both tests run, the more conservative counts).
 
 The metric and the baseline (:func:`stored_choices`) are the study file's ``primary_metric`` and
 ``baseline``; a tracked or imported study has those ``rigorlab.track`` (``primary_metric=``,
@@ -24,8 +29,9 @@ as ``loss`` describes training) and the first arm alphabetically, and the result
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from rigorlab.errors import InputError, NotFoundError
@@ -34,9 +40,26 @@ from rigorlab.store import RunStore
 
 from ._common import SeedLike
 from ._compare import EstimateMethod, SplitsOption, compare_study
-from ._study import StudyComparison
+from ._estimates import clip_to_bounds, estimates_table
+from ._results_table import normalise_results, ordered_unique
+from ._study import ESTIMATE_COLUMNS, StudyComparison
 
-__all__ = ["MSG_NO_RESULTS", "StoredChoices", "compare_stored", "declared_arms", "stored_choices", "stored_splits"]
+__all__ = [
+    "IN_DISTRIBUTION_SUFFIX",
+    "MSG_NO_RESULTS",
+    "StoredChoices",
+    "compare_stored",
+    "declared_arms",
+    "stored_choices",
+    "stored_estimates",
+    "stored_splits",
+]
+
+IN_DISTRIBUTION_SUFFIX = "@in_distribution"
+"""Suffix of a group-shift trial's in-distribution metrics (``rigorlab.execution.IN_DISTRIBUTION``;
+repeated here so that the statistics do not import the execution layer; a test checks they agree)."""
+IN_DISTRIBUTION_ROWS_TAG = "in_distribution_rows"
+"""The trial tag in which a group-shift trial records how many in-distribution test rows it scored."""
 
 MSG_NO_RESULTS = (
     "Study '{study}' has no finished trials to compare yet ({failed} failed). Run `rigorlab run STUDY.yaml` "
@@ -83,6 +106,10 @@ PROTOCOL_WORDS = {
     "stratified_kfold": "one k-fold split shared by every replicate",
     "group_shift": "the same shifted test rows in every replicate, so the inference is conditional on them",
 }
+REASON_IN_DISTRIBUTION = (
+    "protocol group_shift, in-distribution metric: its test rows (held out of the training groups) are drawn anew "
+    "in every replicate, so the test and the intervals are Nadeau-Bengio corrected with n_test/n_train of those rows"
+)
 REASON_TRACKED_FIXED = "tracked runs with one fold: one fixed split, the replicates differ in seeds"
 REASON_TRACKED_UNKNOWN = (
     "tracked runs with several folds: rigorlab cannot see whether each replicate drew a new partition; "
@@ -111,8 +138,8 @@ def declared_arms(store: RunStore, study: str) -> list[str] | None:
     return [arm.name for arm in expand_arms(StudySpec.model_validate(spec))]
 
 
-def stored_splits(spec: StudySpec | None, frame: pd.DataFrame) -> tuple[SplitsOption, str]:
-    """The split design of a stored study and why: (design, reason).
+def stored_splits(spec: StudySpec | None, frame: pd.DataFrame, metric: str | None = None) -> tuple[SplitsOption, str]:
+    """The split design of a stored study (or of one of its metrics) and why: (design, reason).
 
     Parameters
     ----------
@@ -120,6 +147,11 @@ def stored_splits(spec: StudySpec | None, frame: pd.DataFrame) -> tuple[SplitsOp
         The stored study file; ``None`` for tracked studies.
     frame : pandas.DataFrame
         The study's fold-level scores (``fold`` column), used when there is no study file.
+    metric : str, optional
+        The metric compared. It matters for ``group_shift`` only: its in-distribution metrics
+        (``<metric>@in_distribution``) are scored on rows drawn anew in every replicate
+        (``"resampled"``), its other metrics on the same shifted rows (``"fixed"``). Left out: the
+        design of the study's stored predictions and main metrics (``"fixed"`` for group_shift).
 
     Returns
     -------
@@ -138,12 +170,128 @@ def stored_splits(spec: StudySpec | None, frame: pd.DataFrame) -> tuple[SplitsOp
     kind = str(spec.protocol.kind)
     reason = REASON_PROTOCOL.format(kind=kind, what=PROTOCOL_WORDS.get(kind, "as stored"))
     # group_shift draws new training rows per replicate but keeps the shifted test rows: checked
-    # before resplits_per_replicate, which is True for it.
+    # before resplits_per_replicate, which is True for it. Its in-distribution test rows are
+    # drawn with the training rows, so their scores vary as a resampled hold-out's do.
     if kind == "group_shift":
+        if metric is not None and metric.endswith(IN_DISTRIBUTION_SUFFIX):
+            return "resampled", REASON_IN_DISTRIBUTION
         return "fixed", reason
     if spec.protocol.resplits_per_replicate:
         return "resampled", reason
     return "shared", reason
+
+
+def in_distribution_sizes(store: RunStore, study: str, spec: StudySpec | None, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``n_test`` of the in-distribution metrics set to their own test rows.
+
+    A group-shift trial stores one ``n_test``: its shifted rows. Its ``<metric>@in_distribution``
+    scores come from the in-distribution rows, whose count the trial records in its
+    ``in_distribution_rows`` tag; the Nadeau-Bengio correction needs that ``n_test/n_train``.
+    A trial without the tag gets the protocol's share, ``n_train * test_size / (1 - test_size)``.
+    Other studies' frames are returned unchanged.
+
+    Examples
+    --------
+    >>> from rigorlab import open_store  # doctest: +SKIP
+    >>> store = open_store()  # doctest: +SKIP
+    >>> frame = in_distribution_sizes(store, "shift", None, store.metrics("shift"))  # doctest: +SKIP
+    """
+    if spec is None or spec.protocol.kind != "group_shift" or frame.empty:
+        return frame
+    inside = frame["metric"].astype(str).str.endswith(IN_DISTRIBUTION_SUFFIX)
+    if not bool(inside.any()):
+        return frame
+    rows: dict[str, float] = {}
+    for key in dict.fromkeys(str(key) for key in frame.loc[inside, "key"]):
+        tag = store.trial_tags(study, key).get(IN_DISTRIBUTION_ROWS_TAG)
+        if tag is not None and str(tag).isdigit():
+            rows[key] = float(tag)
+    share = float(spec.protocol.test_size or 0.0)
+    fallback = pd.to_numeric(frame["n_train"], errors="coerce") * (share / (1.0 - share) if 0 < share < 1 else np.nan)
+    recorded = frame["key"].astype(str).map(rows)
+    sized = frame.copy()
+    stored = pd.to_numeric(frame["n_test"], errors="coerce")
+    sized["n_test"] = np.where(inside, recorded.fillna(fallback.round()), stored)
+    return sized
+
+
+def design_estimates(spec: StudySpec | None, frame: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Per-arm estimates of every metric, each with the interval ``compare`` uses for its design.
+
+    Columns :data:`ESTIMATE_COLUMNS` plus ``clipped`` (a bound was cut at the metric's range, as
+    ``compare`` cuts it) and ``splits`` (the metric's design, :func:`stored_splits`). ``frame`` is
+    the study's fold-level scores with in-distribution sizes (:func:`in_distribution_sizes`).
+
+    Examples
+    --------
+    >>> from rigorlab.stats import simulated_study_frame
+    >>> table = design_estimates(None, simulated_study_frame(arms=["a", "b"], replicates=3, seed=0))
+    >>> sorted(set(table["method"]))  # no study file, several folds: the wider corrected interval
+    ['t_nb']
+    """
+    columns = [*ESTIMATE_COLUMNS, "clipped", "splits"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    data = normalise_results(frame)
+    data = data.loc[data["value"].notna()]
+    metrics = ordered_unique(data["metric"])
+    designs = {name: stored_splits(spec, frame, name)[0] for name in metrics}
+    parts = []
+    for design in dict.fromkeys(designs.values()):
+        names = [name for name in metrics if designs[name] == design]
+        subset = data.loc[data["metric"].isin(names)]
+        table = estimates_table(
+            subset,
+            metric_order=names,
+            dataset_order=ordered_unique(subset["dataset"]),
+            arm_order=ordered_unique(subset["arm"]),
+            method="auto",
+            splits=design,
+            confidence=confidence,
+            n_resamples=1000,  # not drawn from: the "auto" intervals are t intervals
+            rng=np.random.default_rng(0),
+            problems=[],
+        )
+        cut, _ = clip_to_bounds(table)
+        moved = (cut["low"].ne(table["low"]) & table["low"].notna()) | (
+            cut["high"].ne(table["high"]) & table["high"].notna()
+        )
+        parts.append(cut.assign(clipped=moved.to_numpy(dtype=bool), splits=design))
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def stored_estimates(
+    store: RunStore, study: str, *, confidence: float = 0.95, frame: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per-arm estimates of every metric of a stored study, with the intervals ``rigorlab compare`` shows.
+
+    Each metric gets the interval of its own split design (:func:`stored_splits` with the metric:
+    Nadeau-Bengio corrected over fold scores for resampled and shared splits, Student t over
+    replicates for a fixed split), cut at the metric's range. Model cards and the report's
+    distribution-shift table use it, so they agree with ``compare``.
+
+    Parameters
+    ----------
+    store : RunStore
+    study : str
+    confidence : float
+    frame : pandas.DataFrame, optional
+        ``store.metrics(study)``, when the caller has read it already.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`ESTIMATE_COLUMNS` plus ``clipped`` (bool) and ``splits`` (the metric's design).
+
+    Examples
+    --------
+    >>> from rigorlab import open_store  # doctest: +SKIP
+    >>> stored_estimates(open_store(), "quickstart").query("arm == 'logreg'")  # doctest: +SKIP
+    """
+    stored_spec = store.study_info(study).get("spec")
+    spec = StudySpec.model_validate(stored_spec) if stored_spec else None
+    frame = store.metrics(study) if frame is None else frame
+    return design_estimates(spec, in_distribution_sizes(store, study, spec, frame), confidence=confidence)
 
 
 @dataclass(frozen=True)
@@ -273,6 +421,7 @@ def compare_stored(
     choices = stored_choices(store, study, frame)
     stored_spec = info.get("spec")
     spec = StudySpec.model_validate(stored_spec) if stored_spec else None
+    frame = in_distribution_sizes(store, study, spec, frame)
     # A value the user gave that equals the default keeps the default's reason.
     chosen_metric = metric or choices.metric
     metric_reason = choices.metric_reason if chosen_metric == choices.metric else ""
@@ -283,10 +432,10 @@ def compare_stored(
     arms = [arm.name for arm in expand_arms(spec)] if spec is not None else None
     if arms is None:
         arms = sorted({str(arm) for arm in frame["arm"]})
-    design, reason = stored_splits(spec, frame)
+    design, reason = stored_splits(spec, frame, chosen_metric)
     if splits is not None:
         design, reason = splits, REASON_GIVEN
-    return compare_study(
+    result = compare_study(
         frame,
         metric=chosen_metric,
         baseline=chosen_baseline,
@@ -304,6 +453,34 @@ def compare_stored(
         metric_reason=metric_reason,
         baseline_reason=baseline_reason,
     )
+    if splits is None and interval_method == "auto":
+        result = _own_design_estimates(result, spec, frame, design, confidence)
+    return result
+
+
+def _own_design_estimates(
+    result: StudyComparison, spec: StudySpec | None, frame: pd.DataFrame, design: str, confidence: float
+) -> StudyComparison:
+    """The estimates of the metrics whose design is not the compared metric's, redone with their own
+    (a group-shift study: shifted metrics on a fixed split, in-distribution metrics resampled)."""
+    others = [
+        name
+        for name in dict.fromkeys(str(name) for name in result.estimates["metric"])
+        if stored_splits(spec, frame, name)[0] != design
+    ]
+    if not others:
+        return result
+    redone = design_estimates(spec, frame.loc[frame["metric"].isin(others)], confidence=confidence)
+    keys = ["metric", "dataset", "arm"]
+    estimates = result.estimates.copy()
+    lookup = redone.set_index(keys)
+    position = pd.MultiIndex.from_frame(estimates[keys].astype(str))
+    found = position.isin(lookup.index)
+    for column in ("low", "high", "method"):
+        estimates.loc[found, column] = lookup.loc[position[found], column].to_numpy()
+    clipped = [name for name in result.clipped if name not in others]
+    clipped += [name for name in others if bool(redone.loc[redone["metric"] == name, "clipped"].any())]
+    return replace(result, estimates=estimates, clipped=tuple(clipped))
 
 
 def _check_tracked_choice(frame: pd.DataFrame, study: str, metric: str, baseline: str) -> None:

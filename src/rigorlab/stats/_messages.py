@@ -5,10 +5,11 @@ Format-string constants are filled with ``str.format``; their field names say wh
 
 from __future__ import annotations
 
-# --- verdicts: the three plain-word answers of a comparison against the baseline -------------
+# --- verdicts: the plain-word answers of a comparison against the baseline -------------
 VERDICT_BETTER = "better"
 VERDICT_WORSE = "worse"
 VERDICT_NO_EVIDENCE = "no evidence of a difference"
+VERDICT_NONE = "no verdict (the differences do not vary)"
 
 # --- test names shown in the ``test`` column and in the legend ---------------------------------
 TEST_PAIRED_T = "paired t-test"

@@ -443,7 +443,7 @@ def study_legend(
         f"Holm correction over the comparisons within each dataset; verdict "
         f"{msg.VERDICT_BETTER!r}/{msg.VERDICT_WORSE!r} when the adjusted p < {alpha:.3g}, "
         f"else {msg.VERDICT_NO_EVIDENCE!r}. Differences that all equal one nonzero value have no p-value "
-        "and no verdict (a warning says so).",
+        f"and the verdict {msg.VERDICT_NONE!r} (a warning says so).",
         "Effect size: Cohen's d_z of the differences (fold differences averaged over replicates on a shared "
         "split, replicate-level differences otherwise); none when the differences all equal one nonzero value "
         "(the ratio would be infinite). prob_better: share of replicates in which the arm beats "

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from rigorlab._lazy import lazy_exports
 from rigorlab.tracking._run import TrackedRun, current_run
 from rigorlab.tracking._seed import last_seeding, seed_everything
+from rigorlab.tracking._study_checks import ReplicateReplacedWarning
 from rigorlab.tracking._system import SystemSampler
 from rigorlab.tracking._track import track
 
@@ -28,6 +29,7 @@ _LAZY = {
 __all__ = [
     "ExportSummary",
     "ImportSummary",
+    "ReplicateReplacedWarning",
     "SystemSampler",
     "TrackedRun",
     "current_run",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,31 @@ from rigorlab.tracking._messages import (
     MSG_BAD_NAME,
     MSG_BAD_SETTING,
     MSG_BAD_STEP,
+    MSG_BAD_STUDY_NAME,
     MSG_BAD_VALUE,
 )
 
-__all__ = ["Settings", "as_name", "as_step", "as_value", "check_index", "check_name", "check_positive"]
+__all__ = [
+    "STUDY_NAME_PATTERN",
+    "STUDY_NAME_RULE",
+    "Settings",
+    "as_name",
+    "as_step",
+    "as_value",
+    "check_index",
+    "check_name",
+    "check_positive",
+    "check_study_name",
+    "is_study_name",
+    "study_name_suggestion",
+]
+
+# The rule study files apply to names (rigorlab.spec NAME_PATTERN, and the words spec's messages use
+# for it). Not imported from rigorlab.spec: importing spec loads scikit-learn (1-2 s), which a
+# training loop calling track() must not pay. tests/tracking/test_track.py asserts both are equal.
+STUDY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+STUDY_NAME_RULE = "a name of letters, digits, '_', '.' or '-' (no spaces)"
+_STUDY_NAME = re.compile(STUDY_NAME_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -49,6 +71,26 @@ def check_name(field_name: str, value: Any, example: str) -> str:
     return value
 
 
+def study_name_suggestion(value: str) -> str:
+    """``value`` made to follow the study-name rule (other characters become ``-``), for messages."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.\-]+", "-", value.strip()).strip("-_.")
+    return cleaned or "my-study"
+
+
+def is_study_name(value: str) -> bool:
+    return _STUDY_NAME.match(value) is not None
+
+
+def check_study_name(value: Any) -> str:
+    """The ``study`` argument of ``track``: a non-empty string that study files would accept too."""
+    name = check_name("study", value, "mnist-baselines")
+    if not is_study_name(name):
+        raise InputError(
+            MSG_BAD_STUDY_NAME.format(rule=STUDY_NAME_RULE, value=name, suggestion=study_name_suggestion(name))
+        )
+    return name
+
+
 def check_index(field_name: str, value: Any, *, optional: bool = False) -> int | None:
     if value is None and optional:
         return None
@@ -63,19 +105,26 @@ def check_positive(field_name: str, value: Any, expected: str, kind: type = floa
     return kind(value)
 
 
-def as_value(name: str, value: Any) -> float:
-    """A logged value as a float (slow path: the fast path took real floats already)."""
+def as_value(name: str, value: Any, method: str = "log") -> float:
+    """A logged value as a float (slow path: the fast path took real floats already).
+
+    ``method`` is the run method that got the value (``log``, ``log_summary``), for the message.
+    """
     if isinstance(value, str | bytes):
-        raise InputError(MSG_BAD_VALUE.format(value=repr(value)[:80], type=type(value).__name__, name=name))
+        raise InputError(_bad_value(name, value, method))
     try:
         return float(value)  # ints, numpy scalars, one-element tensors (``.item()``)
     except Exception as error:  # what a failed conversion raises depends on the type (TypeError, RuntimeError...)
-        raise InputError(MSG_BAD_VALUE.format(value=repr(value)[:80], type=type(value).__name__, name=name)) from error
+        raise InputError(_bad_value(name, value, method)) from error
 
 
-def as_name(name: Any) -> str:
+def _bad_value(name: str, value: Any, method: str) -> str:
+    return MSG_BAD_VALUE.format(method=method, value=repr(value)[:80], type=type(value).__name__, name=name)
+
+
+def as_name(name: Any, method: str = "log") -> str:
     if not isinstance(name, str) or not name:
-        raise InputError(MSG_BAD_METRIC_NAME.format(name=name))
+        raise InputError(MSG_BAD_METRIC_NAME.format(method=method, name=name))
     return name
 
 

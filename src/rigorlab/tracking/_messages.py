@@ -8,8 +8,23 @@ MSG_BAD_NAME = (
 )
 MSG_BAD_INDEX = "The '{field}' argument of rigorlab.track() must be an integer >= 0. Got {value!r} instead."
 MSG_BAD_SETTING = "The '{field}' argument of rigorlab.track() must be {expected}. Got {value!r} instead."
+MSG_BAD_STUDY_NAME = (
+    "The 'study' argument of rigorlab.track() must be {rule}, as in study files. Got {value!r} instead; "
+    "e.g. study={suggestion!r}."
+)
+MSG_STUDY_FILE_STUDY = (
+    "The study '{study}' in the store {store} was defined by the study file {path}; tracked runs cannot join it "
+    "(its plan, `rigorlab status` and `rigorlab reproduce` belong to that file). Track into a study of its own, "
+    "e.g. study={suggestion!r}; `rigorlab compare` and reports work per study."
+)
+MSG_REPLICATE_REPLACED = (
+    "Replicate {replicate} of arm '{arm}' on dataset '{dataset}' (fold {fold}) of study '{study}' already has a "
+    "finished run ({key}); this run replaces it in statistics and reports (the earlier run stays stored: "
+    "`rigorlab trials {study} --all` lists it). To keep both, leave replicate out (the run takes the next free "
+    "number, {free}) or pass an unused one."
+)
 MSG_BAD_VALUE = (
-    "run.log() got {value} ({type}) for '{name}'. A logged value must be a real number: an int, a float, "
+    "run.{method}() got {value} ({type}) for '{name}'. A logged value must be a real number: an int, a float, "
     "a numpy scalar or a one-element tensor (call .item() on a tensor with several elements, or log them "
     "under separate names)."
 )
@@ -17,7 +32,7 @@ MSG_BAD_STEP = (
     "run.log() got step={value!r} ({type}). The step must be an integer, such as the epoch or batch number; "
     "leave it out to count calls (0, 1, 2, ...)."
 )
-MSG_BAD_METRIC_NAME = "run.log() got the metric name {name!r}. Metric names must be non-empty strings."
+MSG_BAD_METRIC_NAME = "run.{method}() got the metric name {name!r}. Metric names must be non-empty strings."
 MSG_BAD_TAG = "run.set_tag() got the key {key!r}. Tag keys must be non-empty strings."
 MSG_NOT_STARTED = (
     "This tracked run has not started. Use it as `with rigorlab.track(...) as run:`, as a decorator, "

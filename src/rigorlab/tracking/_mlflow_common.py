@@ -15,6 +15,8 @@ from typing import Any
 from rigorlab.errors import InputError, NotFoundError
 
 __all__ = [
+    "MSG_DESTINATION_NOT_A_STORE",
+    "MSG_DESTINATION_UNDER_FILE",
     "MSG_MLFLOW_MISSING",
     "MSG_NOT_AN_MLFLOW_STORE",
     "MSG_NO_MLFLOW_STORE",
@@ -43,6 +45,15 @@ MSG_NOT_AN_MLFLOW_STORE = (
     "or an MLflow SQLite file (mlflow.db); nothing was read or written."
 )
 MSG_MLFLOW_FAILED = "MLflow could not {action} {uri}: {error}"
+MSG_DESTINATION_NOT_A_STORE = (
+    "{path} is a file but not an MLflow SQLite store ({reason}), so runs cannot be written to it. Give a folder "
+    "for an MLflow file store (created when missing, e.g. ./mlruns), an MLflow SQLite file (created when "
+    "missing, e.g. mlflow.db), or a tracking URI such as sqlite:///path/mlflow.db; nothing was written."
+)
+MSG_DESTINATION_UNDER_FILE = (
+    "{path} cannot hold an MLflow store: {parent} is a file, not a folder. Give a folder for an MLflow file "
+    "store (e.g. ./mlruns), an MLflow SQLite file (e.g. mlflow.db), or a tracking URI; nothing was written."
+)
 
 
 def tracking_uri(location: str | Path, *, must_exist: bool) -> str:
@@ -64,9 +75,28 @@ def tracking_uri(location: str | Path, *, must_exist: bool) -> str:
             is_sqlite = True
         elif not any((child / "meta.yaml").is_file() for child in path.iterdir() if child.is_dir()):
             raise InputError(MSG_NOT_AN_MLFLOW_STORE.format(path=path, reason="no experiment folder with a meta.yaml"))
+    else:
+        is_sqlite = _check_destination(path, is_sqlite)
     if is_sqlite:
         return f"sqlite:///{path}"
     return path.as_uri()
+
+
+def _check_destination(path: Path, is_sqlite: bool) -> bool:
+    """Refuse an export destination MLflow cannot write to, or would write into someone else's file;
+    return whether it is a SQLite store (an MLflow SQLite file need not end in .db)."""
+    parent = next((folder for folder in path.parents if folder.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise InputError(MSG_DESTINATION_UNDER_FILE.format(path=path, parent=parent))
+    if not path.is_file() or (is_sqlite and path.stat().st_size == 0):
+        return is_sqlite  # created by MLflow (a folder that exists is used as a file store)
+    try:
+        # MLflow would otherwise run its migrations on any SQLite file, adding its tables to it.
+        _check_mlflow_sqlite(path)
+    except InputError as error:
+        reason = error.__cause__ or "a SQLite file without MLflow's experiments/runs tables"
+        raise InputError(MSG_DESTINATION_NOT_A_STORE.format(path=path, reason=reason)) from error
+    return True
 
 
 def _check_mlflow_sqlite(path: Path) -> None:

@@ -17,7 +17,11 @@ rigorlab's statistics and reports work on it. The mapping:
 - status: FINISHED -> done, FAILED and KILLED -> failed; runs still RUNNING or SCHEDULED are
   skipped (import again once they end). Tags are kept; artifacts are copied into the store.
 
-Importing again skips runs already stored, so it can follow a store that keeps growing.
+Importing again skips runs already stored, so it can follow a store that keeps growing. A stored
+run is never changed, so an import whose options would group already stored runs differently
+(another ``arm=``, ``dataset=`` or ``replicate=``) is refused: import into another study instead.
+An ``arm=``/``dataset=``/``replicate=`` name that no run has is refused too (it would fall back to
+the run names), as is a study defined by a study file; all before anything is written.
 
 The study's primary metric (what ``compare`` and ``report`` compare by default) is
 ``primary_metric=`` when given; otherwise, for a study that has none yet, the first metric
@@ -39,6 +43,14 @@ from typing import Any
 from rigorlab.errors import InputError, NotFoundError
 from rigorlab.provenance import capture_environment, command_line, environment_hash
 from rigorlab.store import DONE, FAILED, RUNNING, RunStore, TrialResult, open_store
+from rigorlab.tracking._mlflow_checks import (
+    check_identity_option,
+    check_study_name,
+    check_study_target,
+    lookup,
+    run_key,
+    stored_identities,
+)
 from rigorlab.tracking._mlflow_common import TAG, client_for, from_millis, paged, tracking_uri
 
 __all__ = ["ImportSummary", "import_mlflow"]
@@ -91,18 +103,6 @@ class ImportSummary:
         return sum(self.imported.values())
 
 
-def _lookup(run: Any, name: str | None) -> str | None:
-    if not name:
-        return None
-    params: dict[str, str] = run.data.params
-    tags: dict[str, str] = run.data.tags
-    if name.startswith("params."):
-        return params.get(name[7:])
-    if name.startswith("tags."):
-        return tags.get(name[5:])
-    return params.get(name, tags.get(name))
-
-
 def _integer(value: str | None, what: str, run: Any) -> int | None:
     if value is None:
         return None
@@ -119,21 +119,28 @@ def _integer(value: str | None, what: str, run: Any) -> int | None:
 def _identity(run: Any, arm: str | None, dataset: str | None, replicate: str | None) -> dict[str, Any]:
     tags = run.data.tags
     inputs = getattr(getattr(run, "inputs", None), "dataset_inputs", None) or []
-    dataset_name = _lookup(run, dataset) or tags.get(f"{TAG}dataset")
+    dataset_name = lookup(run, dataset) or tags.get(f"{TAG}dataset")
     if dataset_name is None and inputs:
         dataset_name = inputs[0].dataset.name
     return {
-        "arm": _lookup(run, arm) or tags.get(f"{TAG}arm") or run.info.run_name or run.info.run_id,
+        "arm": lookup(run, arm) or tags.get(f"{TAG}arm") or run.info.run_name or run.info.run_id,
         "dataset": dataset_name or DEFAULT_DATASET,
-        "replicate": _integer(_lookup(run, replicate) or tags.get(f"{TAG}replicate"), "replicate", run),
+        "replicate": _integer(lookup(run, replicate) or tags.get(f"{TAG}replicate"), "replicate", run),
         "fold": _integer(tags.get(f"{TAG}fold"), "fold", run) or 0,
     }
 
 
-def _number_replicates(runs: list[tuple[Any, dict[str, Any]]]) -> None:
-    """Give runs without a replicate the next free numbers, by start time, per arm/dataset/fold."""
+def _number_replicates(runs: list[tuple[Any, dict[str, Any]]], stored: dict[str, tuple[str, str, int, int]]) -> None:
+    """Give runs without a replicate the next free numbers, by start time, per arm/dataset/fold.
+
+    A run already stored keeps the number it was stored with, so that a run ending later (it was
+    still running at the last import) takes a new number instead of one already given.
+    """
     groups: dict[tuple[str, str, int], list[dict[str, Any]]] = defaultdict(list)
     ordered = sorted(runs, key=lambda item: (item[0].info.start_time or 0, item[0].info.run_id))
+    for run, identity in ordered:
+        if identity["replicate"] is None and run_key(run) in stored:
+            identity["replicate"] = stored[run_key(run)][2]
     for _, identity in ordered:
         groups[(identity["arm"], identity["dataset"], identity["fold"])].append(identity)
     for identities in groups.values():
@@ -272,46 +279,76 @@ def import_mlflow(
     with_runs = {name: runs for name, runs in with_runs.items() if runs or experiments}
     if study is not None and len(with_runs) != 1:
         raise InputError(MSG_STUDY_NEEDS_ONE.format(count=len(with_runs), names=", ".join(with_runs)))
+    # Every check runs before anything is written: a refused import leaves the store as it was.
+    targets = {experiment: check_study_name(study, experiment) for experiment in with_runs}
+    finished = {name: [run for run in runs if run.info.status in STATUSES] for name, runs in with_runs.items()}
+    for experiment, runs in finished.items():
+        for option, value in (("arm", arm), ("dataset", dataset), ("replicate", replicate)):
+            check_identity_option(runs, experiment, option, value)
+        identities = [_identity(run, arm, dataset, replicate) for run in runs]
+        _check_choices(experiment, runs, identities, primary_metric, baseline)
     with open_store(store, create=True) as run_store:
+        identified = {}
+        for experiment, runs in finished.items():
+            pairs = [(run, _identity(run, arm, dataset, replicate)) for run in runs]
+            _number_replicates(pairs, stored_identities(run_store, targets[experiment]))
+            check_study_target(run_store, targets[experiment], experiment, pairs)
+            identified[experiment] = pairs
         summary = ImportSummary(source=uri, store=run_store.root)
         environment = capture_environment()
         env_hash = environment_hash(environment)
         run_store.save_environment(env_hash, environment)
         for experiment, runs in with_runs.items():
+            summary.still_running += len(runs) - len(finished[experiment])
             _import_experiment(
-                client, run_store, study or experiment, runs, summary, env_hash, arm, dataset, replicate, artifacts
+                client, run_store, targets[experiment], identified[experiment], summary, env_hash, artifacts
             )
-            _record_choices(run_store, study or experiment, experiment, runs, summary, primary_metric, baseline, arm)
+            _record_choices(run_store, targets[experiment], finished[experiment], summary, primary_metric, baseline)
     return summary
+
+
+def _check_choices(
+    experiment: str,
+    finished: list[Any],
+    identities: list[dict[str, Any]],
+    primary_metric: str | None,
+    baseline: str | None,
+) -> None:
+    """Refuse a ``primary_metric`` no finished run logged and a ``baseline`` that is no arm."""
+    if primary_metric is not None and primary_metric not in _metric_names(finished):
+        raise InputError(
+            MSG_UNKNOWN_PRIMARY.format(
+                metric=primary_metric, experiment=experiment, available=", ".join(_metric_names(finished))
+            )
+        )
+    arms = sorted({identity["arm"] for identity in identities})
+    if baseline is not None and baseline not in arms:
+        raise InputError(
+            MSG_UNKNOWN_BASELINE_ARM.format(baseline=baseline, experiment=experiment, available=", ".join(arms))
+        )
+
+
+def _metric_names(finished: list[Any]) -> list[str]:
+    return sorted(
+        {(_json_tag(run.data.tags, "names") or {}).get(name, name) for run in finished for name in run.data.metrics}
+    )
 
 
 def _record_choices(
     run_store: RunStore,
     study: str,
-    experiment: str,
-    runs: list[Any],
+    finished: list[Any],
     summary: ImportSummary,
     primary_metric: str | None,
     baseline: str | None,
-    arm: str | None,
 ) -> None:
-    """Record the study's primary metric and baseline (module docstring) and say which in ``summary``."""
-    finished = [run for run in runs if run.info.status in STATUSES]
-    metrics = sorted(
-        {(_json_tag(run.data.tags, "names") or {}).get(name, name) for run in finished for name in run.data.metrics}
-    )
-    if primary_metric is not None and primary_metric not in metrics:
-        raise InputError(
-            MSG_UNKNOWN_PRIMARY.format(metric=primary_metric, experiment=experiment, available=", ".join(metrics))
-        )
-    if baseline is not None:
-        arms = sorted({_identity(run, arm, None, None)["arm"] for run in finished})
-        if baseline not in arms:
-            raise InputError(
-                MSG_UNKNOWN_BASELINE_ARM.format(baseline=baseline, experiment=experiment, available=", ".join(arms))
-            )
+    """Record the study's primary metric and baseline (module docstring) and say which in ``summary``.
+
+    ``_check_choices`` has refused unknown names before anything was imported.
+    """
     if not finished:
         return
+    metrics = _metric_names(finished)
     info = run_store.study_info(study)
     if info.get("spec"):
         return  # a study file states its own
@@ -334,25 +371,15 @@ def _import_experiment(
     client: Any,
     run_store: RunStore,
     study: str,
-    runs: list[Any],
+    identified: list[tuple[Any, dict[str, Any]]],
     summary: ImportSummary,
     env_hash: str,
-    arm: str | None,
-    dataset: str | None,
-    replicate: str | None,
     artifacts: bool,
 ) -> None:
-    finished = [r for r in runs if r.info.status in STATUSES]
-    summary.still_running += len(runs) - len(finished)
-    identified = [(run, _identity(run, arm, dataset, replicate)) for run in finished]
-    _number_replicates(identified)
     run_store.ensure_study(study)
     states = run_store.trial_states(study)
     todo = [
-        (run, identity)
-        for run, identity in identified
-        if (run.data.tags.get(f"{TAG}key") or run.info.run_id) not in states
-        or states[run.data.tags.get(f"{TAG}key") or run.info.run_id] == RUNNING
+        (run, identity) for run, identity in identified if run_key(run) not in states or states[run_key(run)] == RUNNING
     ]
     summary.already_stored += len(identified) - len(todo)
     summary.imported[study] = 0

@@ -50,6 +50,7 @@ from rigorlab.tracking._messages import (
     MSG_WRITE_FAILED,
 )
 from rigorlab.tracking._seed import last_seeding, seed_everything
+from rigorlab.tracking._study_checks import refuse_study_file_study, warn_if_replicate_taken
 from rigorlab.tracking._system import SystemSampler
 from rigorlab.tracking._writer import BatchWriter
 
@@ -219,6 +220,8 @@ class TrackedRun:
         settings = self._settings
         environment = capture_environment()
         env_hash = environment_hash(environment)
+        refuse_study_file_study(store, settings.study)  # before anything is written
+        warn_if_replicate_taken(store, settings)
         store.save_environment(env_hash, environment)
         store.ensure_study(settings.study)
         self._run_id = store.start_run(
@@ -458,8 +461,9 @@ class TrackedRun:
         merged = {**(metrics or {}), **values}
         summary: dict[str, float | None] = {}
         for name, value in merged.items():
-            number = value if type(value) is float else as_value(as_name(name), value)
-            summary[as_name(name)] = None if math.isnan(number) else number
+            checked = as_name(name, "log_summary")
+            number = value if type(value) is float else as_value(checked, value, "log_summary")
+            summary[checked] = None if math.isnan(number) else number
         if self._check_open() and summary:
             assert self._writer is not None
             if self._first_summary is None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from rigorlab.errors import InputError
-from rigorlab.tracking._checks import Settings, check_index, check_name, check_positive
+from rigorlab.tracking._checks import Settings, check_index, check_name, check_positive, check_study_name
 from rigorlab.tracking._messages import MSG_BAD_SETTING
 from rigorlab.tracking._run import TrackedRun
 from rigorlab.tracking._seed import MAX_SEED
@@ -52,13 +53,15 @@ def track(
     Parameters
     ----------
     study, arm, dataset : str
-        Where the run belongs: the study (created when missing), the arm (the model configuration
-        under comparison) and the dataset.
+        Where the run belongs: the study (created when missing; a name of letters, digits, ``_``,
+        ``.`` or ``-`` as in study files; a study defined by a study file is refused when the run
+        starts), the arm (the model configuration under comparison) and the dataset.
     replicate : int, optional
         The replicate number. Give it (e.g. the seed index) so that arms pair up replicate by
         replicate; left out, it is the smallest number with no finished or running run of this arm,
         dataset and fold (a crashed replicate's number is used again). A new finished run of the
-        same arm, dataset, replicate and fold hides the older one from statistics (both are kept).
+        same arm, dataset, replicate and fold hides the older one from statistics (both are kept);
+        starting such a run warns with :class:`~rigorlab.tracking.ReplicateReplacedWarning`.
     fold : int
         The fold, for cross-validated loops (default 0).
     params : mapping, optional
@@ -68,7 +71,9 @@ def track(
     seed : int, optional
         Call :func:`rigorlab.seed_everything` with it before the run starts.
     store : path, optional
-        The store (default: ``$RIGORLAB_STORE`` or ``./.rigorlab``; created when missing).
+        The store (default: ``$RIGORLAB_STORE`` or ``./.rigorlab``; created when missing). While
+        ``rigorlab reproduce`` re-runs the script, its scratch store (``$RIGORLAB_STORE``) is used
+        instead, so that a re-run never writes into the store it verifies.
     n_train, n_test : int, optional
         Training and test set sizes, stored with the run and shown in reports. Tracked runs of one
         fold are compared as one fixed split: a paired t-test over replicates, conditional on that
@@ -106,7 +111,8 @@ def track(
     Raises
     ------
     rigorlab.errors.InputError
-        An argument has the wrong type or value (the message names it).
+        An argument has the wrong type or value (the message names it); when the run starts, the
+        study was defined by a study file.
 
     Examples
     --------
@@ -119,7 +125,7 @@ def track(
     """
     positive_int = "an integer > 0"
     settings = Settings(
-        study=check_name("study", study, "mnist-baselines"),
+        study=check_study_name(study),
         arm=check_name("arm", arm, "resnet18"),
         dataset=check_name("dataset", dataset, "cifar10"),
         replicate=check_index("replicate", replicate, optional=True),
@@ -127,7 +133,7 @@ def track(
         params=_snapshot("params", params),
         tags={str(key): str(value) for key, value in _mapping("tags", tags).items()},
         seed=_seed(seed),
-        store=Path(store) if store is not None else None,
+        store=_store_path(store),
         n_train=check_index("n_train", n_train, optional=True),
         n_test=check_index("n_test", n_test, optional=True),
         system_metrics=None
@@ -188,3 +194,13 @@ def _seed(seed: Any) -> int | None:
             MSG_BAD_SETTING.format(field="seed", expected="an integer between 0 and 2**32 - 1", value=seed)
         )
     return value
+
+
+def _store_path(store: str | Path | None) -> Path | None:
+    """The store a run writes to: ``store``, except in a re-run by ``rigorlab reproduce``, which
+    sets ``RIGORLAB_REPRODUCING`` and its scratch store in ``RIGORLAB_STORE``."""
+    from rigorlab.provenance._tracked_rerun import RERUN_VARIABLE
+
+    if os.environ.get(RERUN_VARIABLE) and os.environ.get("RIGORLAB_STORE"):
+        return None
+    return Path(store) if store is not None else None
