@@ -21,6 +21,7 @@ from rigorlab.execution._local import MSG_AUDIT_TIMEOUT, MSG_AUDIT_WORKER_DIED
 from rigorlab.store import open_store
 from rigorlab.store._sqlite_base import DB_NAME
 from tests.audits.conftest import FAST_OPTIONS
+from tests.conftest import default_sigint
 
 STUDY = "arrests-audit"
 
@@ -181,6 +182,7 @@ def test_ctrl_c_on_the_command_exits_130_with_what_finished_stored(misbehaving):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "COLUMNS": "200"},
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 60
     while audit_count(misbehaving) < 1 and time.monotonic() < deadline:

@@ -241,3 +241,15 @@ def test_group_shift_and_protocols_map_to_designs() -> None:
     assert stored_splits(spec({"kind": "stratified_kfold"}), empty)[0] == "shared"
     assert stored_splits(None, pd.DataFrame({"fold": [0, 0]})) == ("fixed", stored_splits(None, empty.iloc[:1])[1])
     assert stored_splits(None, empty)[0] == "unknown"
+
+
+def test_the_effect_size_of_resampled_splits_is_in_the_units_of_the_test() -> None:
+    """The review's -94.8 for a 1.3-point difference: d_z on replicate means, which barely vary."""
+    rng = np.random.default_rng(11)
+    base = rng.normal(0.80, 0.02, (5, 5))
+    new = base + 0.013 + rng.normal(0, 0.01, (5, 5))
+    result = compare_study(grid_frame(base, new), metric="accuracy", baseline="base", splits="resampled")
+    differences = (new - base).ravel()
+    expected = differences.mean() / differences.std(ddof=1)
+    assert result.comparisons.iloc[0]["effect_size"] == pytest.approx(expected)
+    assert abs(expected) < 5

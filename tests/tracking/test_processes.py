@@ -20,6 +20,7 @@ from rigorlab.store import open_store
 from rigorlab.store._sqlite_base import MSG_PROCESS_GONE
 from rigorlab.tracking import track
 from rigorlab.tracking._messages import MSG_EXIT_WHILE_OPEN, MSG_INTERRUPTED, MSG_STOPPED_BY_SIGNAL
+from tests.conftest import default_sigint
 from tests.tracking.worker import value
 
 pytestmark = pytest.mark.slow  # each test starts Python processes that import rigorlab (seconds each)
@@ -38,6 +39,7 @@ class Worker:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=default_sigint,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
         # A thread reads the lines: select() on a buffered pipe misses lines already read ahead.

@@ -9,7 +9,6 @@ not write (no :data:`CARDS_MARKER` file) is never replaced.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rigorlab._folders import replace_folder, unwritable_reason
 from rigorlab.audits import _messages as msg
 from rigorlab.audits._frames import rows_of
 from rigorlab.audits._views import cards_table, current_audit_results
@@ -55,25 +55,6 @@ def card_filename(card: str, dataset: str, arm: str | None = None) -> str:
     return "-".join(re.sub(r"[^\w.=+-]+", "_", str(part)).strip("_") for part in parts) + ".md"
 
 
-def _replace(staging: Path, target: Path) -> None:
-    # mkdtemp makes the folder private (0700); cards are meant to be read by others.
-    mask = os.umask(0)
-    os.umask(mask)
-    staging.chmod(0o777 & ~mask)
-    if not target.exists():
-        staging.rename(target)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-    retired.rmdir()
-    target.rename(retired)
-    try:
-        staging.rename(target)
-    except BaseException:
-        retired.rename(target)  # put the earlier cards back
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
-
-
 def check_cards_folder(folder: str | Path) -> None:
     """Raise an InputError unless the cards can be written to ``folder`` (absent, empty or cards
     written before, in a writable place). Creates the parent folders, nothing else; the command
@@ -84,11 +65,9 @@ def check_cards_folder(folder: str | Path) -> None:
         raise InputError(msg.CARDS_FOLDER_IS_A_FILE.format(path=target))
     if target.is_dir() and any(target.iterdir()) and not (target / CARDS_MARKER).exists():
         raise InputError(msg.CARDS_FOLDER_NOT_OURS.format(path=target, marker=CARDS_MARKER))
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryDirectory(dir=target.parent).cleanup()
-    except OSError as error:
-        raise InputError(msg.CARDS_FOLDER_UNWRITABLE.format(path=target, error=error.strerror or error)) from None
+    reason = unwritable_reason(target)
+    if reason is not None:
+        raise InputError(msg.CARDS_FOLDER_UNWRITABLE.format(path=target, error=reason))
 
 
 def write_cards(store: RunStore, study: str, folder: str | Path) -> list[Path]:
@@ -135,7 +114,7 @@ def write_cards(store: RunStore, study: str, folder: str | Path) -> list[Path]:
         (staging / CARDS_MARKER).write_text(
             f"Model cards and datasheets of study {study}, written by rigorlab from its store.\n", encoding="utf-8"
         )
-        _replace(staging, target)
+        replace_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import math
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from rigorlab._folders import replace_folder, unwritable_reason
 from rigorlab.errors import InputError
 
 from . import _messages as msg
@@ -156,11 +156,9 @@ def check_report_folder(out: str | Path) -> None:
         raise InputError(msg.MSG_OUT_IS_A_FILE.format(path=out))
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
         raise InputError(msg.MSG_OUT_NOT_A_REPORT.format(path=out, marker=MARKER))
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryDirectory(dir=out.parent).cleanup()
-    except OSError as error:
-        raise InputError(msg.MSG_OUT_UNWRITABLE.format(path=out, error=error.strerror or error)) from None
+    reason = unwritable_reason(out)
+    if reason is not None:
+        raise InputError(msg.MSG_OUT_UNWRITABLE.format(path=out, error=reason))
 
 
 def _figure_data_uris(folder: Path, figures: dict[str, FigureFiles]) -> dict[str, str]:
@@ -269,7 +267,7 @@ def write_report(data: ReportData, out: str | Path, *, formats: Sequence[str] = 
             _render("latex", "report.tex.j2", staging / "report.tex", table_files=table_files, **context)
             written += [*table_files, "results_table_document.tex", "methods.tex", "report.tex"]
         (staging / MARKER).write_text(f"rigorlab report of study {data.study}\n", encoding="utf-8")
-        _move_into_place(staging, target)
+        replace_folder(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -277,23 +275,3 @@ def write_report(data: ReportData, out: str | Path, *, formats: Sequence[str] = 
         path for files in (*figures.values(), *audit_figures.values()) for path in (files.png, files.pdf, files.svg)
     ]
     return ReportFiles(folder=target, files=tuple(written + figure_files), figures={**figures, **audit_figures})
-
-
-def _move_into_place(staging: Path, target: Path) -> None:
-    """Replace ``target`` by the finished ``staging`` folder (renames on one file system)."""
-    # mkdtemp makes the folder private (0700); a report is meant to be read by others.
-    mask = os.umask(0)
-    os.umask(mask)
-    staging.chmod(0o777 & ~mask)
-    if not target.exists():
-        staging.rename(target)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-    retired.rmdir()
-    target.rename(retired)
-    try:
-        staging.rename(target)
-    except BaseException:
-        retired.rename(target)  # put the older report back
-        raise
-    shutil.rmtree(retired, ignore_errors=True)

@@ -21,6 +21,7 @@ callers pass that Bonferroni level as ``alpha``, a conservative stand-in for Hol
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from scipy import special
@@ -138,6 +139,24 @@ def paired_test_power(
     )
 
 
+def _smallest_reaching(reaches: Callable[[int], bool], max_replicates: int) -> int | None:
+    """The fewest replicates (from 2) for which ``reaches`` holds, or None when even
+    ``max_replicates`` do not. Power grows with the number of replicates (both df and
+    noncentrality grow), so bisection finds it."""
+    if not reaches(max_replicates):
+        return None
+    low, high = 2, max_replicates
+    if reaches(low):
+        return low
+    while high - low > 1:
+        middle = (low + high) // 2
+        if reaches(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
 def replicates_needed(
     difference: float,
     difference_sd: float,
@@ -191,19 +210,7 @@ def replicates_needed(
     def reaches(n_replicates: int) -> bool:
         return _power(difference, sd, n_replicates, folds, ratio, alpha) >= target
 
-    if not reaches(max_replicates):
-        return None
-    # Power grows with the number of replicates (both df and noncentrality grow): bisect.
-    low, high = 2, max_replicates
-    if reaches(low):
-        return low
-    while high - low > 1:
-        middle = (low + high) // 2
-        if reaches(middle):
-            high = middle
-        else:
-            low = middle
-    return high
+    return _smallest_reaching(reaches, max_replicates)
 
 
 def replicates_needed_shared_split(
@@ -272,15 +279,4 @@ def replicates_needed_shared_split(
         # One "replicate" of k differences: J = k whatever the number of replicates averaged.
         return _power(difference, sd, 1, k, ratio, alpha) >= target
 
-    if not reaches(max_replicates):
-        return None
-    low, high = 2, max_replicates
-    if reaches(low):
-        return low
-    while high - low > 1:
-        middle = (low + high) // 2
-        if reaches(middle):
-            high = middle
-        else:
-            low = middle
-    return high
+    return _smallest_reaching(reaches, max_replicates)

@@ -444,8 +444,9 @@ def study_legend(
         f"{msg.VERDICT_BETTER!r}/{msg.VERDICT_WORSE!r} when the adjusted p < {alpha:.3g}, "
         f"else {msg.VERDICT_NO_EVIDENCE!r}. Differences that all equal one nonzero value have no p-value "
         f"and the verdict {msg.VERDICT_NONE!r} (a warning says so).",
-        "Effect size: Cohen's d_z of the differences (fold differences averaged over replicates on a shared "
-        "split, replicate-level differences otherwise); none when the differences all equal one nonzero value "
+        "Effect size: Cohen's d_z of the differences the test uses (fold-level differences under the corrected "
+        "resampled test, fold differences averaged over replicates on a shared split, replicate-level differences "
+        "otherwise); none when the differences all equal one nonzero value "
         "(the ratio would be infinite). prob_better: share of replicates in which the arm beats "
         "the baseline (ties 1/2), with Wilson's score interval.",
         f"Replicates for 80% power (noncentral t, the test that ran, at the Bonferroni level {alpha:.3g}/m for m "
