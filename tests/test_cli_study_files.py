@@ -59,3 +59,14 @@ def test_a_store_that_cannot_be_created_is_one_paragraph_with_exit_2(small, tmp_
     assert "Error: Cannot create or open the store" in result.stderr and "Traceback" not in result.output
     with pytest.raises(StoreError), track(study="s", arm="a", dataset="d", store=blocker / "store"):
         pass
+
+
+def test_a_store_path_that_is_a_file_says_so(tmp_path):
+    from rigorlab.store._sqlite import MSG_STORE_UNUSABLE, REASON_A_FILE
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a store")
+    with pytest.raises(StoreError) as caught:
+        open_store(blocker, create=True)
+    assert str(caught.value) == MSG_STORE_UNUSABLE.format(path=blocker, reason=REASON_A_FILE)
+    assert blocker.read_text() == "not a store"

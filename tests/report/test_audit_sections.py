@@ -76,7 +76,9 @@ def test_one_section_per_audit_kind_with_findings_and_figures(audited):
     assert {f.name for f in fairness.figures} == {"selection_rate", "true_positive_rate"}
     assert {f.name for f in by_title["Robustness"].figures} == {"perturbation"}
     assert {f.name for f in by_title["Explanations"].figures} == {"permutation", "shap"}
-    assert by_title["Model cards and datasheets"].tables[0].frame["card"].tolist().count("model_card") == 2
+    cards = by_title["Model cards and datasheets"].tables[0].frame
+    assert cards["card"].tolist().count("model_card") == 2
+    assert cards["file"].str.match(r"^(model_card|datasheet)-[\w.=+-]+\.md$").all()
     disparities = next(t for t in fairness.tables if t.title == "Disparities between groups").frame
     assert disparities["mean [95% CI]"].str.match(r"^\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]$").all()
 

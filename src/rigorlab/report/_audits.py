@@ -203,8 +203,18 @@ def _kind_tables(kind: str, tables: dict[str, pd.DataFrame], splits: str) -> lis
                 )
             )
         return found
+    from rigorlab.audits import card_filename
+
     cards = tables["cards"]
-    return [AuditTable("Cards", _blank(cards[["card", "arm", "dataset", "title"]]), "Full text: rigorlab audit.")]
+    files = [
+        card_filename(str(row.card), str(row.dataset), None if pd.isna(row.arm) else str(row.arm))
+        for row in cards.itertuples()
+    ]
+    caption = (
+        "Full text: these Markdown files, which rigorlab run and rigorlab audit write to reports/STUDY-cards/ "
+        "(or --out); the author fills in the intended use."
+    )
+    return [AuditTable("Cards", _blank(cards[["card", "arm", "dataset", "title"]].assign(file=files)), caption)]
 
 
 def _kind_section(results: pd.DataFrame, kind: str, study: str, baseline: str, seed: int, splits: str) -> AuditSection:

@@ -31,6 +31,12 @@ models:
     params: {{n_estimators: 200}}
     # timeout: 600                  # seconds before a trial is stopped and stored as failed
     # mitigation: threshold_optimizer  # or exponentiated_gradient: fairlearn on the sensitive: columns (an arm)
+  # - name: mlp                     # a PyTorch model: the replicates train together as one stacked model
+  #   trainer: torch
+  #   module: mynets:MLP            # a torch.nn.Module class beside this file (gets in_features, out_features)
+  #   params: {{hidden: 64}}
+  #   preprocess: [standard_scale]
+  #   training: {{optimizer: adamw, lr: 0.003, epochs: 30, batch_size: 32, early_stopping: {{patience: 5}}}}
 
 protocol:
   kind: repeated_kfold              # holdout | kfold | stratified_kfold | repeated_kfold | group_shift

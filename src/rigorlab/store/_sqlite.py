@@ -39,7 +39,7 @@ __all__ = ["DB_NAME", "MSG_STORE_UNUSABLE", "SQLiteStore", "default_store_path",
 
 MSG_STORE_UNUSABLE = (
     "Cannot create or open the store at {path}: {reason}. Give a folder you can write to with --store PATH (or "
-    "RIGORLAB_STORE=PATH; rigorlab.track(store=...) in Python), or create {path} yourself first."
+    "RIGORLAB_STORE=PATH; rigorlab.track(store=...) in Python), or create the folder {path} yourself first."
 )
 
 
@@ -66,7 +66,8 @@ class SQLiteStore(TrackedRunsMixin, VerificationsMixin, AuditResultsMixin, RunSt
             try:
                 self.root.mkdir(parents=True, exist_ok=True)
             except OSError as error:  # not writable, a file in the way, /proc, a read-only mount
-                raise StoreError(MSG_STORE_UNUSABLE.format(path=self.root, reason=_reason(error))) from error
+                reason = REASON_A_FILE if self.root.is_file() else _reason(error)
+                raise StoreError(MSG_STORE_UNUSABLE.format(path=self.root, reason=reason)) from error
         self.path = db_path
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so each trial is one transaction.
@@ -366,6 +367,9 @@ class SQLiteStore(TrackedRunsMixin, VerificationsMixin, AuditResultsMixin, RunSt
 
     def close(self) -> None:
         self._db.close()
+
+
+REASON_A_FILE = "it is a file, and a store is a folder (SQLite database and objects inside)"
 
 
 def _reason(error: OSError) -> str:
