@@ -207,8 +207,8 @@ def _kind_tables(kind: str, tables: dict[str, pd.DataFrame], splits: str) -> lis
 
     cards = tables["cards"]
     files = [
-        card_filename(str(row.card), str(row.dataset), None if pd.isna(row.arm) else str(row.arm))
-        for row in cards.itertuples()
+        card_filename(str(row["card"]), str(row["dataset"]), None if pd.isna(row["arm"]) else str(row["arm"]))
+        for row in cards.to_dict("records")
     ]
     caption = (
         "Full text: these Markdown files, which rigorlab run and rigorlab audit write to reports/STUDY-cards/ "
