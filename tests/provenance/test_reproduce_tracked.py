@@ -5,6 +5,7 @@ that chooses its store) ends in a clear verdict, and the original store only gai
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import subprocess
@@ -122,6 +123,20 @@ def test_a_changed_input_gives_different_naming_the_metric(work, tmp_path):
     assert verdict.explanation == [MSG_NO_EXPLANATION]
 
 
+def test_a_script_edited_outside_git_is_named_as_the_likely_cause(work, tmp_path):
+    store = tmp_path / "store"
+    train(work, store, "mlp", "0")
+    script = work / "train.py"
+    before = hashlib.sha256(script.read_bytes()).hexdigest()
+    script.write_text(script.read_text().replace("+ shift)", "+ shift + 0.125)"))
+    after = hashlib.sha256(script.read_bytes()).hexdigest()
+    report = reproduce("hand", store=store, record=False)
+    (verdict,) = report.verifications
+    assert verdict.verdict == "different" and verdict.max_difference == pytest.approx(0.125)
+    change = f"script train.py (content sha256) {before[:12]} -> {after[:12]}"
+    assert verdict.explanation == [f"{change} (the script's work tree)"]
+
+
 def test_an_edited_script_in_git_is_named_as_the_likely_cause(work, tmp_path):
     def git(*args: str) -> None:
         subprocess.run(
@@ -135,12 +150,12 @@ def test_an_edited_script_in_git_is_named_as_the_likely_cause(work, tmp_path):
     train(work, store, "mlp", "0")
     (work / "train.py").write_text(TRAIN.replace("params = {", "shift += 0.5\n    params = {"))
     report = reproduce("hand", store=store, record=False, dry_run=True)
-    assert [str(change) for change in report.git_changes] == [
-        f"uncommitted changes none -> {next(str(c.after) for c in report.git_changes)}"
-    ]
+    changes = [str(change) for change in report.git_changes]
+    assert changes[0] == f"uncommitted changes none -> {report.git_changes[0].after}"
+    assert changes[1].startswith("script train.py (content sha256) ") and len(changes) == 2
     (verdict,) = reproduce("hand", store=store, record=False).verifications
     assert verdict.verdict == "different" and verdict.differences[0].startswith("accuracy: stored ")
-    assert verdict.explanation == [f"{report.git_changes[0]} (the script's work tree)"]
+    assert verdict.explanation == [f"{change} (the script's work tree)" for change in changes]
 
 
 def test_a_script_that_is_gone_is_refused_also_from_a_bundle(work, tmp_path):

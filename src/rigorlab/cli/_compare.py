@@ -153,7 +153,8 @@ def _print_tables(comparison: Any) -> None:
         table = Table(title=escape(f"{dataset}"), show_edge=False, title_justify="left")
         name_column(table, "arm")
         for column in ("mean [CI]", "n", "diff vs baseline [CI]", "effect", "p (Holm)", "P(better)"):
-            table.add_column(column, justify="right")
+            # Fold, never cut: "[-0.095…" on a narrow terminal would hide the sign of a bound.
+            table.add_column(column, justify="right", overflow="fold")
         name_column(table, "verdict")
         for arm in comparison.arms:
             if (dataset, arm) not in estimates.index:

@@ -17,6 +17,7 @@ another store.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import signal
@@ -39,11 +40,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_SCRIPT_TIMEOUT",
     "Invocation",
+    "SCRIPT_HASH_TAG",
+    "SCRIPT_TAG",
     "Rerun",
     "plan_invocations",
     "reproduced_run",
     "result_curves",
     "run_invocation",
+    "script_sha256",
 ]
 
 # A training script may run for long; a re-run that goes on past an hour is stopped (--script-timeout).
@@ -52,6 +56,7 @@ STDERR_TAIL_LINES = 15
 TAIL_BYTES = 64 * 1024
 SCRIPT_TAG = "rigorlab.script"
 CWD_TAG = "rigorlab.cwd"
+SCRIPT_HASH_TAG = "rigorlab.script_sha256"
 STORE_VARIABLE = "RIGORLAB_STORE"
 # Set in every re-run's environment: a re-run that itself calls reproduce must not re-run scripts
 # again (a test suite that tracks runs and reproduces them would otherwise start itself over and over).
@@ -118,6 +123,7 @@ class Invocation:
     records: list[Mapping[str, Any]] = field(default_factory=list)
     problem: str | None = None
     git_changes: list[Change] = field(default_factory=list)
+    script_sha256: str | None = None
 
     @property
     def command_text(self) -> str:
@@ -210,7 +216,9 @@ def plan_invocations(store: RunStore, study: str, records: Sequence[Mapping[str,
         cwd = tags.get(CWD_TAG)
         identity = (script, tuple(command[1:]), cwd)
         if identity not in groups:
-            groups[identity] = Invocation(script=script, arguments=identity[1], cwd=cwd, command=command)
+            groups[identity] = Invocation(
+                script=script, arguments=identity[1], cwd=cwd, command=command, script_sha256=tags.get(SCRIPT_HASH_TAG)
+            )
         groups[identity].records.append(record)
     for invocation in groups.values():
         executable = (invocation.records[0].get("environment") or {}).get("executable")
@@ -219,7 +227,17 @@ def plan_invocations(store: RunStore, study: str, records: Sequence[Mapping[str,
             # The script is the code: what changed in its work tree since its runs were logged.
             stored = next(((r.get("run") or {}).get("git") for r in invocation.records if r.get("run")), None)
             invocation.git_changes = diff_git(stored, capture_git(Path(str(invocation.script)).parent))
+            # A script outside git, or edited without a commit: its content says whether it changed.
+            now = script_sha256(Path(str(invocation.script)))
+            if invocation.script_sha256 and now != invocation.script_sha256:
+                name = f"script {Path(str(invocation.script)).name} (content sha256)"
+                invocation.git_changes.append(Change("script", name, invocation.script_sha256[:12], now[:12]))
     return list(groups.values())
+
+
+def script_sha256(path: Path) -> str:
+    """The sha256 of a script's bytes (recorded with each tracked run, compared on reproduce)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _problem(invocation: Invocation, executable: str | None, nested: bool) -> str | None:

@@ -183,8 +183,9 @@ WARN_REPLICATES_DROPPED = (
 )
 WARN_ZERO_VARIANCE = (
     "every paired difference equals {difference:.3g}: with zero variance the t-test is undefined, so no verdict "
-    "is drawn (the replicates repeat one result, e.g. deterministic models on one split; new splits per "
-    "replicate, protocol kind: repeated_kfold, would let the test see the variation)"
+    "is drawn. Either one arm is the other shifted by a constant, or the replicates repeat one result "
+    "(deterministic models on one split: in a study file, new splits per replicate, protocol kind: "
+    "repeated_kfold, let the test see the variation)"
 )
 WARN_POWER_UNREACHABLE = (
     "no number of replicates reaches 80% power for a difference of {difference:.3g}: the overlap of training "

@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from rigorlab.errors import InputError, StoreError
 from rigorlab.provenance import capture_environment, capture_git, command_line, environment_hash, now_iso
+from rigorlab.provenance._tracked_rerun import SCRIPT_HASH_TAG, SCRIPT_TAG, script_sha256
 from rigorlab.store import CRASHED, DONE, FAILED, RUNNING, SQLiteStore, TrialResult, open_store
 from rigorlab.tracking import _lifecycle
 from rigorlab.tracking._checks import Settings, as_name, as_step, as_value, check_index
@@ -230,7 +231,8 @@ class TrackedRun:
         seeding = last_seeding()
         tags = {"rigorlab.cwd": str(Path.cwd()), **settings.tags}
         if sys.argv and Path(sys.argv[0]).is_file():
-            tags["rigorlab.script"] = str(Path(sys.argv[0]).resolve())
+            tags[SCRIPT_TAG] = str(Path(sys.argv[0]).resolve())
+            tags[SCRIPT_HASH_TAG] = script_sha256(Path(sys.argv[0]))
         if settings.all_ranks:
             tags["rigorlab.rank"] = str(_rank())
         if seeding is not None:
