@@ -18,6 +18,7 @@ with a TorchFunctionMode, so user modules need no change.
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -104,29 +105,30 @@ def unbatchable_reason(module: nn.Module) -> str | None:
     return None
 
 
-class Replicas:
+class Replicas(ABC):
     """The interface the training loop drives; ``size`` replicates, tensors stacked on dimension 0."""
 
     size: int
 
+    @abstractmethod
     def parameters(self) -> list[Tensor]:
-        raise NotImplementedError
+        """The tensors the optimizer updates."""
 
+    @abstractmethod
     def losses(self, x: Tensor, y: Tensor, salt: int) -> Tensor:
         """Training-mode loss of every replicate on its own batch: x (S, b, ...), y (S, b) -> (S,)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def outputs(self, x: Tensor) -> Tensor:
         """Evaluation-mode outputs, without gradients: x (S, b, ...) -> (S, b, ...)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def snapshot(self) -> State:
         """A copy of every replicate's parameters and buffers, stacked: name -> (S, ...)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def keep(self, positions: Sequence[int]) -> None:
         """Drop every replicate but ``positions`` (new parameter tensors: the optimizer must follow)."""
-        raise NotImplementedError
 
 
 class StackedReplicas(Replicas):
