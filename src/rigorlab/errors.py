@@ -18,6 +18,9 @@ visible to developers while users see one clear paragraph.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
 __all__ = [
     "DataError",
     "ExecutionError",
@@ -27,7 +30,20 @@ __all__ = [
     "SchemaVersionError",
     "SpecError",
     "StoreError",
+    "did_you_mean",
 ]
+
+
+def did_you_mean(word: str, choices: Sequence[str], cutoff: float = 0.5) -> str:
+    """`` Did you mean 'x'?`` for the closest of ``choices``, or an empty string: the end of a message.
+
+    Examples
+    --------
+    >>> did_you_mean("fairnes", ["data", "fairness"])
+    " Did you mean 'fairness'?"
+    """
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    return f" Did you mean '{match[0]}'?" if match else ""
 
 
 class RigorlabError(Exception):

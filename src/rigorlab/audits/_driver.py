@@ -12,7 +12,6 @@ declares: the data audit before training, the others after.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from rigorlab.audits._records import (
 )
 from rigorlab.audits._tasks import plan_audit_tasks
 from rigorlab.data import Dataset
-from rigorlab.errors import DataError, InputError
+from rigorlab.errors import DataError, InputError, did_you_mean
 from rigorlab.execution import AuditWork, Executor, LocalExecutor
 from rigorlab.spec import LoadedStudy, Plan, load_study, load_study_text
 from rigorlab.store import RunStore, open_store
@@ -85,11 +84,8 @@ def parse_kinds(only: str | Sequence[str] | None) -> tuple[str, ...]:
         raise InputError(msg.NO_KINDS.format(kinds=", ".join(KINDS)))
     for word in words:
         if word not in KINDS:
-            match = difflib.get_close_matches(word, KINDS, n=1, cutoff=0.5)
             raise InputError(
-                msg.UNKNOWN_KIND.format(
-                    kind=word, kinds=", ".join(KINDS), closest=f" Did you mean '{match[0]}'?" if match else ""
-                )
+                msg.UNKNOWN_KIND.format(kind=word, kinds=", ".join(KINDS), closest=did_you_mean(word, KINDS))
             )
     return tuple(k for k in KINDS if k in words)
 

@@ -6,7 +6,6 @@ group columns, and a content fingerprint that changes when any value, column nam
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from rigorlab.errors import DataError
+from rigorlab.errors import DataError, did_you_mean
 from rigorlab.spec._checks import MSG_FEATURES_EMPTY, MSG_FEATURES_TARGET
 from rigorlab.spec._imports import ModuleBroken, import_attribute
 from rigorlab.spec._model import BUILTIN_DATASETS, DatasetSpec
@@ -226,8 +225,7 @@ def _load_package_file(spec: DatasetSpec, where: str) -> tuple[pd.DataFrame, dic
             ]
         except (OSError, FileNotFoundError, NotADirectoryError):
             names = []
-        match = difflib.get_close_matches(spec.path, names, n=1, cutoff=0.4)
-        closest = f" Did you mean '{match[0]}'?" if match else ""
+        closest = did_you_mean(spec.path, names, cutoff=0.4)
         raise DataError(
             MSG_PACKAGE_FILE_MISSING.format(
                 name=spec.name, package=spec.package, path=spec.path, where=where, closest=closest
@@ -288,14 +286,13 @@ def _require_columns(frame: pd.DataFrame, columns: list[str], role: str, name: s
     present = [str(c) for c in frame.columns]
     for column in columns:
         if column not in present:
-            match = difflib.get_close_matches(column, present, n=1, cutoff=0.5)
             raise DataError(
                 MSG_COLUMN_MISSING.format(
                     name=name,
                     role=role,
                     column=column,
                     where=where,
-                    closest=f" Did you mean '{match[0]}'?" if match else "",
+                    closest=did_you_mean(column, present),
                     columns=", ".join(present[:30]) + (" ..." if len(present) > 30 else ""),
                 )
             )

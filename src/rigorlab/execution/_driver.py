@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rigorlab.data import Dataset, load_dataset, training_groups
-from rigorlab.errors import DataError, InputError, NotFoundError
+from rigorlab.errors import DataError, InputError, NotFoundError, did_you_mean
 from rigorlab.execution._base import Executor
 from rigorlab.execution._local import LocalExecutor, refuse_in_worker_start_up
 from rigorlab.execution._runner import MSG_TORCH_SCORER, check_arm_fits_task
@@ -26,7 +26,6 @@ from rigorlab.execution._task import TrialTask, group_tasks
 from rigorlab.models import METRICS, check_encoding
 from rigorlab.provenance import capture_environment, capture_git, command_line, environment_hash
 from rigorlab.spec import Arm, LoadedStudy, Plan, build_plan, load_study
-from rigorlab.spec._fields import closest
 from rigorlab.spec._load import add_import_path
 from rigorlab.store import DONE, RunStore, TrialResult, open_store
 
@@ -249,7 +248,7 @@ def _check_mitigation(arm: Arm, dataset: Dataset, where: str) -> None:
                     column=column,
                     dataset=dataset.name,
                     where=where,
-                    closest=closest(column, declared),
+                    closest=did_you_mean(column, declared),
                     columns=", ".join(declared),
                 )
             )

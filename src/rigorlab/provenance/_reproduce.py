@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rigorlab.errors import InputError, StoreError
+from rigorlab.errors import InputError, StoreError, did_you_mean
 from rigorlab.provenance._capture import capture_environment, capture_git, command_line, environment_hash, now_iso
 from rigorlab.provenance._compare import (
     FAILED,
@@ -117,8 +117,6 @@ def _check_tolerance_names(
     store: RunStore, study: str, metrics: Mapping[str, Mapping[str, float | None]], tolerances: Tolerances
 ) -> None:
     """A tolerance for a name the study does not store is a typo that would silently do nothing."""
-    from rigorlab.spec._fields import closest
-
     metric_names = sorted({name for values in metrics.values() for name in values})
     known = {*metric_names, SCORES, "curves"}
     unknown = [name for name in tolerances.per_name if name not in known]
@@ -128,7 +126,7 @@ def _check_tolerance_names(
         if name not in known:
             raise InputError(
                 MSG_UNKNOWN_TOLERANCE_NAME.format(
-                    name=name, study=study, metrics=", ".join(metric_names), closest=closest(name, sorted(known))
+                    name=name, study=study, metrics=", ".join(metric_names), closest=did_you_mean(name, sorted(known))
                 )
             )
 

@@ -29,7 +29,8 @@ from typing import Any, Literal
 
 from pydantic import Field, model_serializer, model_validator
 
-from rigorlab.spec._fields import FieldProblem, Strict, closest
+from rigorlab.errors import did_you_mean
+from rigorlab.spec._fields import FieldProblem, Strict
 
 __all__ = [
     "AUDIT_KINDS",
@@ -99,7 +100,7 @@ def _kind(word: Any, where: str | int) -> str:
     if word not in AUDIT_KINDS:
         raise FieldProblem(
             MSG_AUDIT_UNKNOWN_KIND.format(
-                kind=word, kinds=", ".join(AUDIT_KINDS), closest=closest(word, [*AUDIT_KINDS, *AUDIT_SETTINGS])
+                kind=word, kinds=", ".join(AUDIT_KINDS), closest=did_you_mean(word, [*AUDIT_KINDS, *AUDIT_SETTINGS])
             ),
             where,
         )
@@ -299,7 +300,7 @@ class MitigationSpec(Strict):
         if isinstance(method, str) and method not in MITIGATIONS:
             raise FieldProblem(
                 MSG_MITIGATION_UNKNOWN.format(
-                    method=method, methods=", ".join(MITIGATIONS), closest=closest(method, list(MITIGATIONS))
+                    method=method, methods=", ".join(MITIGATIONS), closest=did_you_mean(method, list(MITIGATIONS))
                 ),
                 "method",
             )

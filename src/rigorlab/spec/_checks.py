@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rigorlab.errors import SpecError
-from rigorlab.spec._fields import closest
+from rigorlab.errors import SpecError, did_you_mean
 from rigorlab.spec._model import StudySpec
 from rigorlab.spec._yaml import Located
 
@@ -72,7 +71,7 @@ def check_preprocess(spec: StudySpec, located: Located) -> None:
                                 owner=owner,
                                 option=option,
                                 where=located.where(("models", index, "preprocess", position, name, option)),
-                                closest=closest(option, valid),
+                                closest=did_you_mean(option, valid),
                                 valid=", ".join(valid),
                             )
                         )

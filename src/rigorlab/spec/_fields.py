@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
-
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["FieldProblem", "MissingField", "Strict", "closest"]
+__all__ = ["FieldProblem", "MissingField", "Strict"]
 
 
 class FieldProblem(ValueError):
@@ -22,18 +20,6 @@ class MissingField(FieldProblem):
 
     def __init__(self, *path: str | int) -> None:
         super().__init__("missing", *path)
-
-
-def closest(word: str, choices: list[str]) -> str:
-    """`` Did you mean 'x'?`` for the closest of ``choices``, or an empty string.
-
-    Examples
-    --------
-    >>> closest("fairnes", ["data", "fairness"])
-    " Did you mean 'fairness'?"
-    """
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return f" Did you mean '{match[0]}'?" if match else ""
 
 
 class Strict(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 import sys
@@ -14,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from rigorlab.errors import SpecError
+from rigorlab.errors import SpecError, did_you_mean
 from rigorlab.models import is_known_metric, known_metric_names
 from rigorlab.spec._audit_spec import AUDIT_SETTING_RULES
 from rigorlab.spec._checks import check_datasets, check_preprocess
@@ -192,8 +191,7 @@ def _translate(error: ErrorDetails, located: Located) -> str:
         field = str(loc[-1])
         parent = loc[:-1]
         valid = _valid_fields(parent)
-        match = difflib.get_close_matches(field, valid, n=1, cutoff=0.5)
-        closest = f" Did you mean '{match[0]}'?" if match else ""
+        closest = did_you_mean(field, valid)
         return MSG_UNKNOWN_KEY.format(
             field=field, owner=_owner(parent, located.data), where=where, closest=closest, valid=", ".join(valid)
         )
@@ -214,7 +212,7 @@ def _translate(error: ErrorDetails, located: Located) -> str:
     closest = ""
     if kind == "literal_error" and isinstance(error.get("input"), str):
         # pydantic gives the choices as text ("'a', 'b' or 'c'"); a typo gets the closest one, as metrics do.
-        closest = _closest_text(str(error.get("input")), re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
+        closest = did_you_mean(str(error.get("input")), re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
     if template is None:
         expected = f"is invalid: {error['msg']}"
     else:
@@ -254,14 +252,13 @@ def _check_params(model: ModelSpec, index: int, target: Any, located: Located) -
     valid = sorted(parameters.keys() - {"self", "args", "kwargs"})
     for param in model.params:
         if param not in valid:
-            match = difflib.get_close_matches(param, valid, n=1, cutoff=0.5)
             raise SpecError(
                 MSG_UNKNOWN_PARAM.format(
                     owner=f"models[{index}] ({model.name})",
                     param=param,
                     estimator=target.__name__,
                     where=located.where(("models", index, "params", param)),
-                    closest=f" Did you mean '{match[0]}'?" if match else "",
+                    closest=did_you_mean(param, valid),
                     valid=", ".join(valid),
                 )
             )
@@ -378,7 +375,7 @@ def check_audits(spec: StudySpec, located: Located) -> None:
                         option=option,
                         kind=kind,
                         where=where,
-                        closest=_closest_text(option, valid),
+                        closest=did_you_mean(option, valid),
                         valid=", ".join(valid) or "none",
                     )
                 )
@@ -399,22 +396,16 @@ def check_audits(spec: StudySpec, located: Located) -> None:
                 )
 
 
-def _closest_text(word: str, choices: list[str]) -> str:
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return f" Did you mean '{match[0]}'?" if match else ""
-
-
 def check_metrics(spec: StudySpec, located: Located) -> None:
     from rigorlab.models import METRICS
 
     for index, metric in enumerate(spec.metrics):
         if not is_known_metric(metric):
-            match = difflib.get_close_matches(metric, known_metric_names(), n=1, cutoff=0.5)
             raise SpecError(
                 MSG_UNKNOWN_METRIC.format(
                     metric=metric,
                     where=located.where(("metrics", index)),
-                    closest=f" Did you mean '{match[0]}'?" if match else "",
+                    closest=did_you_mean(metric, known_metric_names()),
                     friendly=", ".join(METRICS),
                 )
             )
@@ -437,12 +428,11 @@ def check_baseline(spec: StudySpec, located: Located) -> None:
                 baseline=spec.baseline, count=len(from_model), where=where, arms=", ".join(from_model)
             )
         )
-    match = difflib.get_close_matches(spec.baseline, names, n=1, cutoff=0.5)
     raise SpecError(
         MSG_BASELINE.format(
             baseline=spec.baseline,
             where=where,
-            closest=f" Did you mean '{match[0]}'?" if match else "",
+            closest=did_you_mean(spec.baseline, names),
             arms=", ".join(names),
         )
     )

@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from rigorlab.errors import did_you_mean
 from rigorlab.spec._audit_spec import AuditsSpec, MitigationSpec
 from rigorlab.spec._fields import FieldProblem, MissingField
 from rigorlab.spec._fields import Strict as _Strict
-from rigorlab.spec._fields import closest as _closest
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -158,7 +158,7 @@ class DatasetSpec(_Strict):
                 raise ValueError(
                     MSG_DATASET_SOURCE.format(name=self.name, builtins=", ".join(BUILTIN_DATASETS))
                     + "."
-                    + _closest(self.name, list(BUILTIN_DATASETS))
+                    + did_you_mean(self.name, list(BUILTIN_DATASETS))
                 )
             extra = [f for f in ("target", "features", "group") if getattr(self, f) is not None]
             if extra:
@@ -312,7 +312,7 @@ class ModelSpec(_Strict):
                     raise ValueError(
                         MSG_PREPROCESS_STEP.format(step=name, steps=", ".join(PREPROCESS_STEPS))
                         + "."
-                        + _closest(name, list(PREPROCESS_STEPS))
+                        + did_you_mean(name, list(PREPROCESS_STEPS))
                     )
                 names.append(name)
         if "one_hot" in names and "ordinal" in names:

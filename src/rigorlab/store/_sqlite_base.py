@@ -6,7 +6,6 @@ audit results), so that each file stays readable on its own.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sqlite3
@@ -19,7 +18,7 @@ from typing import Any
 import pandas as pd
 import psutil
 
-from rigorlab.errors import NotFoundError, StoreError
+from rigorlab.errors import NotFoundError, StoreError, did_you_mean
 from rigorlab.store._artifacts import ArtifactStore
 from rigorlab.store._records import DONE, TrialResult
 
@@ -132,12 +131,11 @@ class SQLiteBase:
         names = [r[0] for r in self._db.execute("SELECT name FROM studies ORDER BY name")]
         if not names:
             raise NotFoundError(MSG_NO_STUDIES.format(name=name, path=self.root))
-        match = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
         raise NotFoundError(
             MSG_UNKNOWN_STUDY.format(
                 name=name,
                 path=self.root,
-                closest=f" Did you mean '{match[0]}'?" if match else "",
+                closest=did_you_mean(name, names),
                 studies=", ".join(names),
             )
         )

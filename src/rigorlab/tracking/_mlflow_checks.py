@@ -11,11 +11,10 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rigorlab.errors import InputError, NotFoundError
+from rigorlab.errors import InputError, NotFoundError, did_you_mean
 from rigorlab.store import RUNNING, RunStore
 from rigorlab.tracking._checks import STUDY_NAME_RULE, is_study_name, study_name_suggestion
 from rigorlab.tracking._mlflow_common import TAG
@@ -90,13 +89,12 @@ def check_identity_option(runs: Sequence[Any], experiment: str, option: str, val
         candidates = [f"params.{name}" for name in params] + [f"tags.{name}" for name in tags]
     else:
         candidates = params + [name for name in tags if name not in params]
-    match = difflib.get_close_matches(value, candidates, n=1, cutoff=0.5)
     raise InputError(
         MSG_UNKNOWN_IDENTITY.format(
             option=option,
             value=value,
             experiment=experiment,
-            closest=f" Did you mean '{match[0]}'?" if match else "",
+            closest=did_you_mean(value, candidates),
             params=_names(params),
             tags=_names(tags),
         )
